@@ -1,0 +1,260 @@
+//! Article and live-entry bodies arrive as HTML from editors' tools and leave
+//! as HTML on readers' pages, so they are cleaned on the way in: an allow-list
+//! of structural tags, links limited to web and mail URLs, and nothing that
+//! runs (scripts, event handlers, `javascript:` URLs, styles). The plain text
+//! and word count are derived once here, so search and reading time never
+//! see markup.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Cleaned HTML with its derived plain text. Only [`SafeHtml::clean`] and the
+/// repositories (re-loading what was cleaned before) construct it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafeHtml {
+    html: String,
+    text: String,
+}
+
+const ALLOWED_TAGS: &[&str] = &[
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "strong",
+    "sub",
+    "sup",
+    "u",
+    "ul",
+];
+
+/// Tags after which the plain text gets a line break, so that words in
+/// adjacent paragraphs do not run together.
+const BLOCK_TAGS: &[&str] = &[
+    "blockquote",
+    "br",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "li",
+    "p",
+    "pre",
+];
+
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .add_tags(ALLOWED_TAGS)
+        .add_tag_attributes("a", ["href", "title"])
+        .add_tag_attributes("q", ["cite"])
+        .add_tag_attributes("blockquote", ["cite"])
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer"))
+        .clean_content_tags(HashSet::from(["script", "style"]))
+        .strip_comments(true);
+    builder
+});
+
+impl SafeHtml {
+    /// Raw bodies beyond this are refused rather than truncated.
+    pub const MAX_INPUT_LEN: usize = 200_000;
+
+    pub fn clean(raw: &str) -> Result<Self> {
+        if raw.len() > Self::MAX_INPUT_LEN {
+            return Err(Error::invalid(
+                "",
+                format!("the body is at most {} bytes of HTML", Self::MAX_INPUT_LEN),
+            ));
+        }
+        let html = SANITISER.clean(raw).to_string();
+        let text = plain_text(&html);
+        Ok(SafeHtml {
+            html: html.trim().to_owned(),
+            text,
+        })
+    }
+
+    /// Rebuilds a value that was cleaned when it was stored.
+    pub fn from_trusted(html: String, text: String) -> Self {
+        SafeHtml { html, text }
+    }
+
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+
+    pub fn word_count(&self) -> u32 {
+        u32::try_from(self.text.split_whitespace().count()).unwrap_or(u32::MAX)
+    }
+
+    /// Minutes at an adult's 230 words a minute, rounded up; never zero for a
+    /// non-empty body.
+    pub fn reading_minutes(&self) -> u32 {
+        self.word_count().div_ceil(230)
+    }
+}
+
+/// Strips tags from sanitiser output and decodes the few entities the
+/// serialiser emits. This is not a general HTML parser: it relies on its
+/// input being well-formed, which ammonia guarantees.
+fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..start]));
+        let Some(end) = rest[start..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[start + 1..start + end];
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("");
+        if BLOCK_TAGS.contains(&name) && !out.ends_with('\n') && !out.is_empty() {
+            out.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(&decode_entities(rest));
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp..];
+        let Some(semi) = after.find(';').filter(|&i| i <= 10) else {
+            out.push('&');
+            rest = &after[1..];
+            continue;
+        };
+        let entity = &after[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(raw: &str) -> SafeHtml {
+        SafeHtml::clean(raw).unwrap()
+    }
+
+    #[test]
+    fn scripts_and_their_content_never_survive() {
+        let body = clean("<p>Vote</p><script>alert('x')</script><style>p{}</style>");
+        assert_eq!(body.html(), "<p>Vote</p>");
+    }
+
+    #[test]
+    fn event_handlers_and_javascript_urls_are_removed() {
+        let body = clean(r#"<p onclick="steal()">Hi <a href="javascript:alert(1)">x</a></p>"#);
+        assert!(!body.html().contains("onclick"));
+        assert!(!body.html().contains("javascript"));
+        assert!(body.html().contains("<p>Hi"));
+    }
+
+    #[test]
+    fn web_links_survive_with_a_safe_rel() {
+        let body = clean(r#"<p><a href="https://independent.co.uk/x">Read more</a></p>"#);
+        assert!(
+            body.html()
+                .contains(r#"href="https://independent.co.uk/x""#)
+        );
+        assert!(body.html().contains(r#"rel="noopener noreferrer""#));
+    }
+
+    #[test]
+    fn unknown_tags_are_unwrapped_but_their_text_kept() {
+        let body = clean("<div><span>Parliament</span> sits</div><iframe src=x></iframe>");
+        assert_eq!(body.html(), "Parliament sits");
+    }
+
+    #[test]
+    fn plain_text_separates_paragraphs_and_decodes_entities() {
+        let body = clean("<p>Fish &amp; chips</p><p>Q&amp;A&nbsp;today &lt;3</p>");
+        assert_eq!(body.text(), "Fish & chips\nQ&A today <3");
+        assert_eq!(body.word_count(), 6);
+    }
+
+    #[test]
+    fn reading_time_rounds_up() {
+        assert_eq!(clean("").reading_minutes(), 0);
+        assert_eq!(clean("<p>one</p>").reading_minutes(), 1);
+        let long = format!("<p>{}</p>", "word ".repeat(231));
+        assert_eq!(clean(&long).reading_minutes(), 2);
+    }
+
+    #[test]
+    fn an_oversized_body_is_refused() {
+        assert!(SafeHtml::clean(&"a".repeat(SafeHtml::MAX_INPUT_LEN + 1)).is_err());
+    }
+}

@@ -1,0 +1,874 @@
+//! The newsroom service: every read and write the API offers, with the rules
+//! that decide who may do what and what a valid change is. It talks to
+//! storage only through [`Store`], so the same rules hold on SQLite and
+//! PostgreSQL, and the API layer stays a thin translation.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{Caller, IssuedToken, Role, StoredToken, Visibility, hash_token, token_secret};
+use crate::clock;
+use crate::content::{Article, ArticleStatus, Author, Section, Source, Tag, rules};
+use crate::error::{Error, Result};
+use crate::ids::{
+    ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId, TokenId,
+};
+use crate::inputs::*;
+use crate::live::{
+    BreakingLink, BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry, NewBreakingNews, entry_body,
+};
+use crate::page::{Direction, Page, PageRequest, Position, SortValue};
+use crate::ports::{ArticleFilter, ArticleOrder, ArticleQuery, SearchHit, SearchQuery, Store};
+use crate::text::{Slug, WebUrl, multi_line, single_line};
+
+#[derive(Clone)]
+pub struct Newsroom {
+    store: Arc<dyn Store>,
+}
+
+impl Newsroom {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Newsroom { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    // ----- who is calling -------------------------------------------------
+
+    /// Resolves a bearer token. An unknown or revoked token is an error, not
+    /// an anonymous caller: a desk tool with a bad token should hear so.
+    pub async fn caller_for_token(&self, secret: &str) -> Result<Caller> {
+        match self
+            .store
+            .principal_by_token_hash(&hash_token(secret))
+            .await?
+        {
+            Some(principal) => Ok(Caller::desk(principal)),
+            None => Err(Error::Unauthenticated),
+        }
+    }
+
+    pub async fn issue_token(
+        &self,
+        name: &str,
+        role: Role,
+        random: [u8; 32],
+    ) -> Result<IssuedToken> {
+        let name = single_line(name, 1, 100).map_err(|e| e.at("name"))?;
+        let secret = token_secret(random);
+        let stored = StoredToken {
+            id: TokenId::new(),
+            name,
+            role,
+            hash: hash_token(&secret),
+            created_at: clock::now(),
+        };
+        self.store.insert_token(&stored).await?;
+        Ok(IssuedToken {
+            id: stored.id,
+            name: stored.name,
+            role,
+            secret,
+        })
+    }
+
+    pub async fn revoke_tokens(&self, name: &str) -> Result<u64> {
+        self.store.revoke_tokens(name.trim()).await
+    }
+
+    // ----- sections, authors, tags -----------------------------------------
+
+    pub async fn sections(&self) -> Result<Vec<Section>> {
+        self.store.sections().await
+    }
+
+    pub async fn section(&self, slug: &str) -> Result<Option<Section>> {
+        match Slug::parse(slug) {
+            Ok(slug) => self.store.section_by_slug(&slug).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn sections_by_ids(&self, ids: &[SectionId]) -> Result<Vec<Section>> {
+        self.store.sections_by_ids(ids).await
+    }
+
+    pub async fn author(&self, slug: &str) -> Result<Option<Author>> {
+        match Slug::parse(slug) {
+            Ok(slug) => self.store.author_by_slug(&slug).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn author_by_id(&self, id: AuthorId) -> Result<Option<Author>> {
+        self.store.author_by_id(id).await
+    }
+
+    pub async fn authors_by_ids(&self, ids: &[AuthorId]) -> Result<Vec<Author>> {
+        self.store.authors_by_ids(ids).await
+    }
+
+    pub async fn authors(&self, page: &PageRequest) -> Result<Page<Author>> {
+        self.store.list_authors(page).await
+    }
+
+    pub async fn count_authors(&self) -> Result<u64> {
+        self.store.count_authors().await
+    }
+
+    pub async fn tag(&self, slug: &str) -> Result<Option<Tag>> {
+        match Slug::parse(slug) {
+            Ok(slug) => self.store.tag_by_slug(&slug).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn tags_by_ids(&self, ids: &[TagId]) -> Result<Vec<Tag>> {
+        self.store.tags_by_ids(ids).await
+    }
+
+    pub async fn tags(&self, prefix: Option<&str>, page: &PageRequest) -> Result<Page<Tag>> {
+        self.store
+            .list_tags(clean_prefix(prefix).as_deref(), page)
+            .await
+    }
+
+    pub async fn count_tags(&self, prefix: Option<&str>) -> Result<u64> {
+        self.store.count_tags(clean_prefix(prefix).as_deref()).await
+    }
+
+    pub async fn create_author(&self, caller: &Caller, input: CreateAuthorInput) -> Result<Author> {
+        caller.require(Role::Editor)?;
+        let name = rules::person_name(&input.name)?;
+        let slug = match input.slug.as_deref() {
+            Some(raw) => rules::slug("slug", raw)?,
+            None => Slug::derive(&name).map_err(|e| e.at("name"))?,
+        };
+        let now = clock::now();
+        let author = Author {
+            id: AuthorId::new(),
+            slug,
+            name,
+            title: rules::title(input.title.as_deref().unwrap_or(""))?,
+            bio: rules::bio(input.bio.as_deref().unwrap_or(""))?,
+            avatar_url: rules::optional_url("avatarUrl", input.avatar_url.as_deref())?,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_author(&author).await?;
+        Ok(author)
+    }
+
+    pub async fn update_author(
+        &self,
+        caller: &Caller,
+        id: AuthorId,
+        input: UpdateAuthorInput,
+    ) -> Result<Author> {
+        caller.require(Role::Editor)?;
+        let mut author = self
+            .store
+            .author_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("author"))?;
+        if let Some(name) = input.name {
+            author.name = rules::person_name(&name)?;
+        }
+        if let Some(slug) = input.slug {
+            author.slug = rules::slug("slug", &slug)?;
+        }
+        if let Some(title) = input.title {
+            author.title = rules::title(&title)?;
+        }
+        if let Some(bio) = input.bio {
+            author.bio = rules::bio(&bio)?;
+        }
+        if let Some(avatar) = input.avatar_url {
+            author.avatar_url = rules::optional_url("avatarUrl", avatar.as_deref())?;
+        }
+        author.updated_at = clock::now();
+        self.store.update_author(&author).await?;
+        Ok(author)
+    }
+
+    // ----- articles: reads ------------------------------------------------
+
+    pub async fn article_by_id(&self, caller: &Caller, id: ArticleId) -> Result<Option<Article>> {
+        self.store.article_by_id(id, caller.visibility()).await
+    }
+
+    pub async fn article_by_slug(&self, caller: &Caller, slug: &str) -> Result<Option<Article>> {
+        match Slug::parse(slug) {
+            Ok(slug) => self.store.article_by_slug(&slug, caller.visibility()).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub fn article_query(
+        caller: &Caller,
+        filter: ArticleFilter,
+        order: ArticleOrder,
+    ) -> Result<ArticleQuery> {
+        validate_filter(&filter)?;
+        Ok(ArticleQuery {
+            filter,
+            order,
+            visibility: caller.visibility(),
+        })
+    }
+
+    pub async fn articles(
+        &self,
+        query: &ArticleQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Article>> {
+        self.store.list_articles(query, page).await
+    }
+
+    pub async fn count_articles(&self, query: &ArticleQuery) -> Result<u64> {
+        self.store.count_articles(query).await
+    }
+
+    pub fn search_query(caller: &Caller, text: &str, filter: ArticleFilter) -> Result<SearchQuery> {
+        validate_filter(&filter)?;
+        let text = single_line(text, 1, 200).map_err(|e| e.at("query"))?;
+        if !text.chars().any(char::is_alphanumeric) {
+            return Err(Error::invalid("query", "search for at least one word"));
+        }
+        Ok(SearchQuery {
+            text,
+            filter,
+            visibility: caller.visibility(),
+        })
+    }
+
+    pub async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>> {
+        if page.direction == Direction::Backward || page.before.is_some() {
+            return Err(Error::invalid(
+                "last",
+                "search results page forwards only (`first`, `after`)",
+            ));
+        }
+        self.store.search(query, page).await
+    }
+
+    pub async fn count_search(&self, query: &SearchQuery) -> Result<u64> {
+        self.store.count_search(query).await
+    }
+
+    // ----- articles: writes -----------------------------------------------
+
+    pub async fn create_article(
+        &self,
+        caller: &Caller,
+        input: CreateArticleInput,
+    ) -> Result<Article> {
+        caller.require(Role::Editor)?;
+        let headline = rules::headline(&input.headline)?;
+        let slug = match input.slug.as_deref() {
+            Some(raw) => rules::slug("slug", raw)?,
+            None => Slug::derive(&headline).map_err(|e| e.at("headline"))?,
+        };
+        let tags = rules::tag_names(&input.tags)?;
+        let now = clock::now();
+        let article = Article {
+            id: ArticleId::new(),
+            slug,
+            standfirst: rules::standfirst(input.standfirst.as_deref().unwrap_or(""))?,
+            body: rules::body(input.body.as_deref().unwrap_or(""))?,
+            headline,
+            kind: input.kind,
+            status: ArticleStatus::Draft,
+            section_id: self.section_id("section", &input.section).await?,
+            author_ids: self.checked_authors(input.authors).await?,
+            tag_ids: Vec::new(),
+            breaking: input.breaking,
+            hero: input
+                .hero
+                .map(|h| h.try_into().map_err(|e: Error| e.at("hero")))
+                .transpose()?,
+            media: rules::media(input.media)?,
+            source: input.source.map(source).transpose()?,
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            scheduled_at: None,
+            version: 1,
+        };
+        self.store.insert_article(&article, &tags).await
+    }
+
+    pub async fn update_article(
+        &self,
+        caller: &Caller,
+        id: ArticleId,
+        expected_version: i32,
+        input: UpdateArticleInput,
+    ) -> Result<Article> {
+        caller.require(Role::Editor)?;
+        let mut article = self.editable_article(id).await?;
+        if article.version != expected_version {
+            return Err(stale(&article, expected_version));
+        }
+        if let Some(headline) = input.headline {
+            article.headline = rules::headline(&headline)?;
+        }
+        if let Some(slug) = input.slug {
+            article.slug = rules::slug("slug", &slug)?;
+        }
+        if let Some(standfirst) = input.standfirst {
+            article.standfirst = rules::standfirst(&standfirst)?;
+        }
+        if let Some(body) = input.body {
+            article.body = rules::body(&body)?;
+            if article.status != ArticleStatus::Draft && article.body.is_blank() {
+                return Err(Error::invalid(
+                    "body",
+                    "a published or scheduled article needs a body",
+                ));
+            }
+        }
+        if let Some(kind) = input.kind {
+            article.kind = kind;
+        }
+        if let Some(section) = input.section {
+            article.section_id = self.section_id("section", &section).await?;
+        }
+        if let Some(authors) = input.authors {
+            article.author_ids = self.checked_authors(authors).await?;
+        }
+        let tags = input.tags.as_deref().map(rules::tag_names).transpose()?;
+        if let Some(breaking) = input.breaking {
+            article.breaking = breaking;
+        }
+        if let Some(hero) = input.hero {
+            article.hero = hero
+                .map(|h| h.try_into().map_err(|e: Error| e.at("hero")))
+                .transpose()?;
+        }
+        if let Some(media) = input.media {
+            article.media = rules::media(media)?;
+        }
+        if let Some(src) = input.source {
+            article.source = src.map(source).transpose()?;
+        }
+        self.save(article, tags.as_deref(), expected_version).await
+    }
+
+    /// Publishes now, at a past time (backdating an imported item), or
+    /// schedules for a future time.
+    pub async fn publish_article(
+        &self,
+        caller: &Caller,
+        id: ArticleId,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Article> {
+        caller.require(Role::Editor)?;
+        let mut article = self.editable_article(id).await?;
+        if article.body.is_blank() {
+            return Err(Error::invalid(
+                "id",
+                "an article needs a body before it can be published",
+            ));
+        }
+        let now = clock::now();
+        let at = at.map(clock::truncate);
+        match at {
+            Some(at) if at > now => {
+                article.status = ArticleStatus::Scheduled;
+                article.scheduled_at = Some(at);
+                article.published_at = None;
+            }
+            _ if article.status == ArticleStatus::Published && at.is_none() => return Ok(article),
+            _ => {
+                article.status = ArticleStatus::Published;
+                article.published_at = Some(at.unwrap_or(now));
+                article.scheduled_at = None;
+            }
+        }
+        let version = article.version;
+        self.save(article, None, version).await
+    }
+
+    pub async fn unpublish_article(&self, caller: &Caller, id: ArticleId) -> Result<Article> {
+        caller.require(Role::Editor)?;
+        let mut article = self.editable_article(id).await?;
+        article.status = ArticleStatus::Draft;
+        article.published_at = None;
+        article.scheduled_at = None;
+        let version = article.version;
+        self.save(article, None, version).await
+    }
+
+    pub async fn archive_article(&self, caller: &Caller, id: ArticleId) -> Result<Article> {
+        caller.require(Role::Editor)?;
+        let mut article = self.editable_article(id).await?;
+        article.status = ArticleStatus::Archived;
+        article.scheduled_at = None;
+        let version = article.version;
+        self.save(article, None, version).await
+    }
+
+    /// Deleting destroys history and breaks links, so it takes an admin;
+    /// editors archive instead.
+    pub async fn delete_article(&self, caller: &Caller, id: ArticleId) -> Result<ArticleId> {
+        caller.require(Role::Admin)?;
+        if self.store.delete_article(id).await? {
+            Ok(id)
+        } else {
+            Err(Error::NotFound("article"))
+        }
+    }
+
+    /// Publishes every scheduled article whose time has come; returns them.
+    pub async fn publish_due(&self, now: DateTime<Utc>) -> Result<Vec<Article>> {
+        let mut published = Vec::new();
+        for mut article in self.store.due_scheduled_articles(now, 100).await? {
+            let version = article.version;
+            article.published_at = article.scheduled_at.or(Some(now));
+            article.scheduled_at = None;
+            article.status = ArticleStatus::Published;
+            match self.save(article, None, version).await {
+                Ok(article) => published.push(article),
+                // Another node (or an editor) got there first.
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(published)
+    }
+
+    async fn editable_article(&self, id: ArticleId) -> Result<Article> {
+        self.store
+            .article_by_id(id, Visibility::Desk)
+            .await?
+            .ok_or(Error::NotFound("article"))
+    }
+
+    async fn save(
+        &self,
+        mut article: Article,
+        tags: Option<&[(Slug, String)]>,
+        expected_version: i32,
+    ) -> Result<Article> {
+        article.version = expected_version + 1;
+        article.updated_at = clock::now();
+        self.store
+            .update_article(&article, tags, expected_version)
+            .await
+    }
+
+    async fn section_id(&self, field: &str, slug: &str) -> Result<SectionId> {
+        let slug = rules::slug(field, slug)?;
+        match self.store.section_by_slug(&slug).await? {
+            Some(section) => Ok(section.id),
+            None => Err(Error::invalid(
+                field,
+                format!("there is no section `{slug}`"),
+            )),
+        }
+    }
+
+    async fn checked_authors(&self, ids: Vec<AuthorId>) -> Result<Vec<AuthorId>> {
+        if ids.len() > 10 {
+            return Err(Error::invalid("authors", "at most 10 authors"));
+        }
+        let mut unique = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        let found = self.store.authors_by_ids(&unique).await?;
+        if let Some(missing) = unique
+            .iter()
+            .position(|id| !found.iter().any(|a| a.id == *id))
+        {
+            return Err(Error::invalid(
+                format!("authors[{missing}]"),
+                "no such author",
+            ));
+        }
+        Ok(unique)
+    }
+
+    // ----- live blogs -----------------------------------------------------
+
+    pub async fn live_blog_by_id(&self, id: LiveBlogId) -> Result<Option<LiveBlog>> {
+        self.store.live_blog_by_id(id).await
+    }
+
+    pub async fn live_blog_by_slug(&self, slug: &str) -> Result<Option<LiveBlog>> {
+        match Slug::parse(slug) {
+            Ok(slug) => self.store.live_blog_by_slug(&slug).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn live_blogs(
+        &self,
+        status: Option<LiveBlogStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<LiveBlog>> {
+        self.store.list_live_blogs(status, page).await
+    }
+
+    pub async fn count_live_blogs(&self, status: Option<LiveBlogStatus>) -> Result<u64> {
+        self.store.count_live_blogs(status).await
+    }
+
+    pub async fn live_entries(
+        &self,
+        blog: LiveBlogId,
+        key_events_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<LiveEntry>> {
+        self.store.live_entries(blog, key_events_only, page).await
+    }
+
+    pub async fn count_live_entries(&self, blog: LiveBlogId, key_events_only: bool) -> Result<u64> {
+        self.store.count_live_entries(blog, key_events_only).await
+    }
+
+    /// A page of `size` entries centred on one entry, for links shared to a
+    /// single update: about half newer, the entry, the rest older.
+    pub async fn live_entries_around(
+        &self,
+        blog: LiveBlogId,
+        key_events_only: bool,
+        entry: LiveEntryId,
+        size: u32,
+    ) -> Result<Page<LiveEntry>> {
+        let centre = self
+            .store
+            .live_entry_by_id(entry)
+            .await?
+            .filter(|e| e.live_blog_id == blog && (!key_events_only || e.key_event))
+            .ok_or_else(|| Error::invalid("around", "no such entry in this live blog"))?;
+        let position = Position::new(SortValue::Time(centre.posted_at), centre.id.0);
+        let size = size.max(1);
+        let newer_wanted = (size - 1) / 2;
+        let newer = PageRequest {
+            limit: newer_wanted,
+            direction: Direction::Backward,
+            after: None,
+            before: Some(position.clone()),
+        };
+        let newer = self
+            .store
+            .live_entries(blog, key_events_only, &newer)
+            .await?;
+        let older_wanted = size - 1 - u32::try_from(newer.items.len()).unwrap_or(0);
+        let older = PageRequest::first(older_wanted);
+        let older = PageRequest {
+            after: Some(position.clone()),
+            ..older
+        };
+        let older = self
+            .store
+            .live_entries(blog, key_events_only, &older)
+            .await?;
+        let mut items = newer.items;
+        items.push((position, centre));
+        items.extend(older.items);
+        Ok(Page {
+            items,
+            has_next_page: older.has_next_page,
+            has_previous_page: newer.has_previous_page,
+        })
+    }
+
+    pub async fn live_entry_by_id(&self, id: LiveEntryId) -> Result<Option<LiveEntry>> {
+        self.store.live_entry_by_id(id).await
+    }
+
+    pub async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>> {
+        self.store.pinned_entry(blog).await
+    }
+
+    pub async fn create_live_blog(
+        &self,
+        caller: &Caller,
+        input: CreateLiveBlogInput,
+    ) -> Result<LiveBlog> {
+        caller.require(Role::Editor)?;
+        let title = rules::headline(&input.title).map_err(retitle)?;
+        let slug = match input.slug.as_deref() {
+            Some(raw) => rules::slug("slug", raw)?,
+            None => Slug::derive(&title).map_err(|e| e.at("title"))?,
+        };
+        let now = clock::now();
+        let blog = LiveBlog {
+            id: LiveBlogId::new(),
+            slug,
+            title,
+            summary: multi_line(input.summary.as_deref().unwrap_or(""), 1000)
+                .map_err(|e| e.at("summary"))?,
+            section_id: self.section_id("section", &input.section).await?,
+            status: LiveBlogStatus::Scheduled,
+            started_at: None,
+            ended_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_live_blog(&blog).await?;
+        Ok(blog)
+    }
+
+    pub async fn update_live_blog(
+        &self,
+        caller: &Caller,
+        id: LiveBlogId,
+        input: UpdateLiveBlogInput,
+    ) -> Result<LiveBlog> {
+        caller.require(Role::Editor)?;
+        let mut blog = self
+            .store
+            .live_blog_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("live blog"))?;
+        if let Some(title) = input.title {
+            blog.title = rules::headline(&title).map_err(retitle)?;
+        }
+        if let Some(slug) = input.slug {
+            blog.slug = rules::slug("slug", &slug)?;
+        }
+        if let Some(summary) = input.summary {
+            blog.summary = multi_line(&summary, 1000).map_err(|e| e.at("summary"))?;
+        }
+        if let Some(section) = input.section {
+            blog.section_id = self.section_id("section", &section).await?;
+        }
+        blog.updated_at = clock::now();
+        self.store.update_live_blog(&blog).await?;
+        Ok(blog)
+    }
+
+    pub async fn set_live_blog_status(
+        &self,
+        caller: &Caller,
+        id: LiveBlogId,
+        status: LiveBlogStatus,
+    ) -> Result<LiveBlog> {
+        caller.require(Role::Editor)?;
+        let mut blog = self
+            .store
+            .live_blog_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("live blog"))?;
+        if blog.status == status {
+            return Ok(blog);
+        }
+        blog.transition(status, clock::now())?;
+        self.store.update_live_blog(&blog).await?;
+        Ok(blog)
+    }
+
+    pub async fn post_live_entry(
+        &self,
+        caller: &Caller,
+        input: PostLiveEntryInput,
+    ) -> Result<LiveEntry> {
+        caller.require(Role::Editor)?;
+        let blog = self
+            .store
+            .live_blog_by_id(input.live_blog)
+            .await?
+            .ok_or(Error::NotFound("live blog"))?;
+        if !blog.accepts_entries() {
+            return Err(Error::Conflict(
+                "the live blog has ended; reopen it to post".into(),
+            ));
+        }
+        if let Some(author) = input.author {
+            self.checked_authors(vec![author])
+                .await
+                .map_err(|_| Error::invalid("author", "no such author"))?;
+        }
+        let entry = LiveEntry {
+            id: LiveEntryId::new(),
+            live_blog_id: blog.id,
+            body: entry_body(&input.body)?,
+            author_id: input.author,
+            key_event: input.key_event,
+            pinned: input.pinned,
+            media: rules::media(input.media)?,
+            posted_at: clock::now(),
+            edited_at: None,
+        };
+        self.store.insert_live_entry(&entry).await?;
+        Ok(entry)
+    }
+
+    pub async fn edit_live_entry(
+        &self,
+        caller: &Caller,
+        id: LiveEntryId,
+        input: EditLiveEntryInput,
+    ) -> Result<LiveEntry> {
+        caller.require(Role::Editor)?;
+        let mut entry = self
+            .store
+            .live_entry_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("live entry"))?;
+        if let Some(body) = input.body {
+            entry.body = entry_body(&body)?;
+        }
+        if let Some(key_event) = input.key_event {
+            entry.key_event = key_event;
+        }
+        if let Some(media) = input.media {
+            entry.media = rules::media(media)?;
+        }
+        entry.edited_at = Some(clock::now());
+        self.store.update_live_entry(&entry).await?;
+        Ok(entry)
+    }
+
+    pub async fn delete_live_entry(&self, caller: &Caller, id: LiveEntryId) -> Result<LiveEntry> {
+        caller.require(Role::Editor)?;
+        let entry = self
+            .store
+            .live_entry_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("live entry"))?;
+        if !self.store.delete_live_entry(id).await? {
+            return Err(Error::NotFound("live entry"));
+        }
+        Ok(entry)
+    }
+
+    pub async fn pin_live_entry(
+        &self,
+        caller: &Caller,
+        id: LiveEntryId,
+        pinned: bool,
+    ) -> Result<LiveEntry> {
+        caller.require(Role::Editor)?;
+        let mut entry = self
+            .store
+            .live_entry_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("live entry"))?;
+        if entry.pinned == pinned {
+            return Ok(entry);
+        }
+        entry.pinned = pinned;
+        self.store.update_live_entry(&entry).await?;
+        Ok(entry)
+    }
+
+    // ----- breaking news ------------------------------------------------
+
+    pub async fn breaking_news(&self) -> Result<Vec<BreakingNews>> {
+        self.store.active_breaking_news(clock::now()).await
+    }
+
+    pub async fn breaking_news_by_id(&self, id: BreakingNewsId) -> Result<Option<BreakingNews>> {
+        self.store.breaking_news_by_id(id).await
+    }
+
+    pub async fn issue_breaking_news(
+        &self,
+        caller: &Caller,
+        input: IssueBreakingNewsInput,
+    ) -> Result<BreakingNews> {
+        caller.require(Role::Editor)?;
+        let now = clock::now();
+        let link = match input.link {
+            None => None,
+            Some(BreakingLinkInput::Url(url)) => Some(BreakingLink::Url(
+                WebUrl::parse(&url).map_err(|e| e.at("url"))?,
+            )),
+            Some(BreakingLinkInput::Article(id)) => {
+                self.store
+                    .article_by_id(id, Visibility::Public)
+                    .await?
+                    .ok_or_else(|| Error::invalid("articleId", "no such published article"))?;
+                Some(BreakingLink::Article(id))
+            }
+        };
+        let request = NewBreakingNews {
+            headline: rules::headline(&input.headline)?,
+            link,
+            priority: input.priority,
+            expires_at: input.expires_at.map(clock::truncate),
+        };
+        request.validate_expiry(now)?;
+        let alert = BreakingNews {
+            id: BreakingNewsId::new(),
+            headline: request.headline,
+            link: request.link,
+            priority: request.priority,
+            issued_at: now,
+            expires_at: request.expires_at,
+            retracted_at: None,
+        };
+        self.store.insert_breaking_news(&alert).await?;
+        Ok(alert)
+    }
+
+    pub async fn retract_breaking_news(
+        &self,
+        caller: &Caller,
+        id: BreakingNewsId,
+    ) -> Result<BreakingNews> {
+        caller.require(Role::Editor)?;
+        let mut alert = self
+            .store
+            .breaking_news_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("breaking news"))?;
+        if alert.retracted_at.is_some() {
+            return Ok(alert);
+        }
+        alert.retracted_at = Some(clock::now());
+        self.store.update_breaking_news(&alert).await?;
+        Ok(alert)
+    }
+}
+
+fn validate_filter(filter: &ArticleFilter) -> Result<()> {
+    if let (Some(after), Some(before)) = (filter.published_after, filter.published_before)
+        && after >= before
+    {
+        return Err(Error::invalid(
+            "filter.publishedBefore",
+            "must be later than publishedAfter",
+        ));
+    }
+    Ok(())
+}
+
+fn source(input: SourceInput) -> Result<Source> {
+    Source::parse(&input.name, &input.url).map_err(|e| e.at("source"))
+}
+
+fn stale(article: &Article, expected: i32) -> Error {
+    Error::Conflict(format!(
+        "the article is at version {}, not {expected}: reload it and apply your change again",
+        article.version
+    ))
+}
+
+/// Live blogs have titles where articles have headlines; same rule, own name.
+fn retitle(e: Error) -> Error {
+    match e {
+        Error::Invalid { message, .. } => Error::Invalid {
+            field: "title".into(),
+            message,
+        },
+        other => other,
+    }
+}
+
+fn clean_prefix(prefix: Option<&str>) -> Option<String> {
+    prefix
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.chars().take(60).collect())
+}

@@ -1,0 +1,235 @@
+//! What the newsroom needs from storage, as traits the persistence crate
+//! implements. Every write method is one transaction: it either happens
+//! whole or not at all, and unique-key clashes come back as
+//! [`Error::Conflict`], never as a driver error.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::{Principal, StoredToken, Visibility};
+use crate::content::{Article, ArticleKind, ArticleStatus, Author, NewSection, Section, Tag};
+use crate::error::Result;
+use crate::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
+use crate::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
+use crate::page::{Page, PageRequest};
+use crate::text::Slug;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArticleFilter {
+    pub section: Option<Slug>,
+    pub tag: Option<Slug>,
+    pub author: Option<Slug>,
+    pub kind: Option<ArticleKind>,
+    pub breaking: Option<bool>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+    /// Desk only; readers always get `PUBLISHED`.
+    pub status: Option<ArticleStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArticleSort {
+    /// Publication time; items never published (desk only) sort by their
+    /// creation time.
+    #[default]
+    PublishedAt,
+    UpdatedAt,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ArticleOrder {
+    pub sort: ArticleSort,
+    pub direction: SortDirection,
+}
+
+impl ArticleOrder {
+    /// The cursor namespace of this ordering (see [`crate::page`]).
+    pub fn cursor_name(self) -> &'static str {
+        match (self.sort, self.direction) {
+            (ArticleSort::PublishedAt, SortDirection::Desc) => "articles.published.desc",
+            (ArticleSort::PublishedAt, SortDirection::Asc) => "articles.published.asc",
+            (ArticleSort::UpdatedAt, SortDirection::Desc) => "articles.updated.desc",
+            (ArticleSort::UpdatedAt, SortDirection::Asc) => "articles.updated.asc",
+            (ArticleSort::CreatedAt, SortDirection::Desc) => "articles.created.desc",
+            (ArticleSort::CreatedAt, SortDirection::Asc) => "articles.created.asc",
+        }
+    }
+}
+
+/// A list of articles as a caller may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArticleQuery {
+    pub filter: ArticleFilter,
+    pub order: ArticleOrder,
+    pub visibility: Visibility,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    /// What the reader typed; repositories must treat it as words, never as
+    /// query syntax.
+    pub text: String,
+    pub filter: ArticleFilter,
+    pub visibility: Visibility,
+}
+
+pub const SEARCH_CURSOR: &str = "search";
+pub const AUTHORS_CURSOR: &str = "authors.name";
+pub const TAGS_CURSOR: &str = "tags.name";
+pub const LIVE_BLOGS_CURSOR: &str = "live_blogs.created.desc";
+pub const LIVE_ENTRIES_CURSOR: &str = "live_entries.posted.desc";
+
+/// A search result: the article, its rank (higher is better) and a snippet
+/// of its text around the match, HTML-escaped, with matches in `<mark>`.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub article: Article,
+    pub rank: f64,
+    pub snippet: String,
+}
+
+#[async_trait]
+pub trait SectionRepository: Send + Sync {
+    /// All sections in navigation order.
+    async fn sections(&self) -> Result<Vec<Section>>;
+    async fn section_by_slug(&self, slug: &Slug) -> Result<Option<Section>>;
+    async fn sections_by_ids(&self, ids: &[SectionId]) -> Result<Vec<Section>>;
+    /// Inserts the section unless one with its slug exists; returns the stored one.
+    async fn ensure_section(&self, section: &NewSection) -> Result<Section>;
+}
+
+#[async_trait]
+pub trait AuthorRepository: Send + Sync {
+    async fn author_by_id(&self, id: AuthorId) -> Result<Option<Author>>;
+    async fn author_by_slug(&self, slug: &Slug) -> Result<Option<Author>>;
+    async fn authors_by_ids(&self, ids: &[AuthorId]) -> Result<Vec<Author>>;
+    /// Ordered by name, then id (cursor name [`AUTHORS_CURSOR`]).
+    async fn list_authors(&self, page: &PageRequest) -> Result<Page<Author>>;
+    async fn count_authors(&self) -> Result<u64>;
+    async fn insert_author(&self, author: &Author) -> Result<()>;
+    async fn update_author(&self, author: &Author) -> Result<()>;
+}
+
+#[async_trait]
+pub trait TagRepository: Send + Sync {
+    async fn tag_by_slug(&self, slug: &Slug) -> Result<Option<Tag>>;
+    async fn tags_by_ids(&self, ids: &[TagId]) -> Result<Vec<Tag>>;
+    /// Ordered by name, then id (cursor name [`TAGS_CURSOR`]); `prefix`
+    /// matches the start of the name or slug, case-insensitively.
+    async fn list_tags(&self, prefix: Option<&str>, page: &PageRequest) -> Result<Page<Tag>>;
+    async fn count_tags(&self, prefix: Option<&str>) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait ArticleRepository: Send + Sync {
+    /// Articles come with `author_ids` (in byline order) and `tag_ids` filled.
+    async fn article_by_id(&self, id: ArticleId, visibility: Visibility)
+    -> Result<Option<Article>>;
+    async fn article_by_slug(&self, slug: &Slug, visibility: Visibility)
+    -> Result<Option<Article>>;
+    async fn list_articles(
+        &self,
+        query: &ArticleQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Article>>;
+    async fn count_articles(&self, query: &ArticleQuery) -> Result<u64>;
+    /// Ranked full-text search over headline, standfirst and body text
+    /// (cursor name [`SEARCH_CURSOR`], offset positions).
+    async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>>;
+    async fn count_search(&self, query: &SearchQuery) -> Result<u64>;
+    /// Stores a new article, creating its tags by slug (with the given
+    /// display names) when they do not exist yet. Returns it as stored.
+    async fn insert_article(&self, article: &Article, tags: &[(Slug, String)]) -> Result<Article>;
+    /// Overwrites the article if its stored version is still
+    /// `expected_version`, else [`crate::Error::Conflict`]. `tags`, when
+    /// given, replace the article's tags. Returns it as stored.
+    async fn update_article(
+        &self,
+        article: &Article,
+        tags: Option<&[(Slug, String)]>,
+        expected_version: i32,
+    ) -> Result<Article>;
+    /// Returns whether the article existed.
+    async fn delete_article(&self, id: ArticleId) -> Result<bool>;
+    /// Scheduled articles whose time has come (for the publishing worker).
+    async fn due_scheduled_articles(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Article>>;
+}
+
+#[async_trait]
+pub trait LiveBlogRepository: Send + Sync {
+    async fn live_blog_by_id(&self, id: LiveBlogId) -> Result<Option<LiveBlog>>;
+    async fn live_blog_by_slug(&self, slug: &Slug) -> Result<Option<LiveBlog>>;
+    /// Newest first (cursor name [`LIVE_BLOGS_CURSOR`]).
+    async fn list_live_blogs(
+        &self,
+        status: Option<LiveBlogStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<LiveBlog>>;
+    async fn count_live_blogs(&self, status: Option<LiveBlogStatus>) -> Result<u64>;
+    async fn insert_live_blog(&self, blog: &LiveBlog) -> Result<()>;
+    async fn update_live_blog(&self, blog: &LiveBlog) -> Result<()>;
+
+    /// Newest first by posting time (cursor name [`LIVE_ENTRIES_CURSOR`]).
+    async fn live_entries(
+        &self,
+        blog: LiveBlogId,
+        key_events_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<LiveEntry>>;
+    async fn count_live_entries(&self, blog: LiveBlogId, key_events_only: bool) -> Result<u64>;
+    async fn live_entry_by_id(&self, id: LiveEntryId) -> Result<Option<LiveEntry>>;
+    async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>>;
+    /// Stores the entry; a pinned entry unpins the blog's other entries in
+    /// the same transaction, so a blog has at most one pinned entry.
+    async fn insert_live_entry(&self, entry: &LiveEntry) -> Result<()>;
+    /// Overwrites the entry, with the same pinning rule as insert.
+    async fn update_live_entry(&self, entry: &LiveEntry) -> Result<()>;
+    /// Returns whether the entry existed.
+    async fn delete_live_entry(&self, id: LiveEntryId) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait BreakingNewsRepository: Send + Sync {
+    /// Not retracted and not expired at `now`, newest first.
+    async fn active_breaking_news(&self, now: DateTime<Utc>) -> Result<Vec<BreakingNews>>;
+    async fn breaking_news_by_id(&self, id: BreakingNewsId) -> Result<Option<BreakingNews>>;
+    async fn insert_breaking_news(&self, alert: &BreakingNews) -> Result<()>;
+    async fn update_breaking_news(&self, alert: &BreakingNews) -> Result<()>;
+}
+
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    async fn insert_token(&self, token: &StoredToken) -> Result<()>;
+    /// Revokes every token with this name; returns how many.
+    async fn revoke_tokens(&self, name: &str) -> Result<u64>;
+    async fn principal_by_token_hash(&self, hash: &str) -> Result<Option<Principal>>;
+}
+
+/// Everything the newsroom stores, behind one object chosen at start-up.
+#[async_trait]
+pub trait Store:
+    SectionRepository
+    + AuthorRepository
+    + TagRepository
+    + ArticleRepository
+    + LiveBlogRepository
+    + BreakingNewsRepository
+    + TokenRepository
+    + Send
+    + Sync
+    + 'static
+{
+    /// A round trip to the database, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+    /// SQL statements executed since start-up, for `/metrics` and for tests
+    /// that prove a page costs a constant number of queries.
+    fn statements_executed(&self) -> u64;
+}
