@@ -1,0 +1,154 @@
+//! Batching of the lookups that nested fields make, so that a page of 20
+//! articles with their sections, authors and tags costs one store call per
+//! kind instead of one per article (the N+1 problem).
+//!
+//! Loaders are built per operation (see [`crate::graphql::context`]) and do
+//! not cache: within one operation the batching already merges duplicate
+//! keys, and a cache that outlived the operation would serve stale or
+//! other callers' data.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use domain::content::{Article, Author, Section, Tag};
+use domain::ids::{ArticleId, AuthorId, LiveBlogId, SectionId, TagId};
+use domain::live::LiveBlog;
+use domain::{Caller, Newsroom};
+use futures::future::try_join_all;
+
+use crate::graphql::errors::ApiResult;
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<domain::Error>>;
+
+pub struct Loaders {
+    authors: DataLoader<AuthorLoader>,
+    tags: DataLoader<TagLoader>,
+    sections: DataLoader<SectionLoader>,
+    live_blogs: DataLoader<LiveBlogLoader>,
+    articles: DataLoader<ArticleLoader>,
+}
+
+impl Loaders {
+    pub fn new(newsroom: Newsroom, caller: Caller) -> Self {
+        Loaders {
+            authors: DataLoader::new(AuthorLoader(newsroom.clone()), tokio::spawn),
+            tags: DataLoader::new(TagLoader(newsroom.clone()), tokio::spawn),
+            sections: DataLoader::new(SectionLoader(newsroom.clone()), tokio::spawn),
+            live_blogs: DataLoader::new(LiveBlogLoader(newsroom.clone()), tokio::spawn),
+            articles: DataLoader::new(ArticleLoader { newsroom, caller }, tokio::spawn),
+        }
+    }
+
+    /// Authors in the order of `ids` (byline order); ids with no author are
+    /// skipped.
+    pub async fn authors(&self, ids: &[AuthorId]) -> ApiResult<Vec<Author>> {
+        ordered(&self.authors, ids).await
+    }
+
+    pub async fn author(&self, id: AuthorId) -> ApiResult<Option<Author>> {
+        Ok(self.authors.load_one(id).await?)
+    }
+
+    pub async fn tags(&self, ids: &[TagId]) -> ApiResult<Vec<Tag>> {
+        ordered(&self.tags, ids).await
+    }
+
+    pub async fn section(&self, id: SectionId) -> ApiResult<Section> {
+        self.sections.load_one(id).await?.ok_or_else(|| {
+            // Sections are never deleted and are referenced by foreign keys.
+            domain::Error::internal(format!("section {id} is referenced but missing")).into()
+        })
+    }
+
+    pub async fn live_blog(&self, id: LiveBlogId) -> ApiResult<Option<LiveBlog>> {
+        Ok(self.live_blogs.load_one(id).await?)
+    }
+
+    /// An article as the request's caller may see it.
+    pub async fn article(&self, id: ArticleId) -> ApiResult<Option<Article>> {
+        Ok(self.articles.load_one(id).await?)
+    }
+}
+
+async fn ordered<K, L>(loader: &DataLoader<L>, ids: &[K]) -> ApiResult<Vec<L::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + Copy + 'static,
+    L: Loader<K, Error = Arc<domain::Error>>,
+{
+    let mut found = loader.load_many(ids.iter().copied()).await?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+pub struct AuthorLoader(Newsroom);
+
+impl Loader<AuthorId> for AuthorLoader {
+    type Value = Author;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[AuthorId]) -> LoadResult<AuthorId, Author> {
+        let authors = self.0.authors_by_ids(keys).await?;
+        Ok(authors.into_iter().map(|a| (a.id, a)).collect())
+    }
+}
+
+pub struct TagLoader(Newsroom);
+
+impl Loader<TagId> for TagLoader {
+    type Value = Tag;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[TagId]) -> LoadResult<TagId, Tag> {
+        let tags = self.0.tags_by_ids(keys).await?;
+        Ok(tags.into_iter().map(|t| (t.id, t)).collect())
+    }
+}
+
+pub struct SectionLoader(Newsroom);
+
+impl Loader<SectionId> for SectionLoader {
+    type Value = Section;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[SectionId]) -> LoadResult<SectionId, Section> {
+        let sections = self.0.sections_by_ids(keys).await?;
+        Ok(sections.into_iter().map(|s| (s.id, s)).collect())
+    }
+}
+
+/// The store has no batch lookup for live blogs; this loader still merges
+/// duplicate keys, and the entries on one page all belong to one blog, so a
+/// page of entries costs one lookup.
+pub struct LiveBlogLoader(Newsroom);
+
+impl Loader<LiveBlogId> for LiveBlogLoader {
+    type Value = LiveBlog;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, LiveBlog> {
+        let blogs = try_join_all(keys.iter().map(|id| self.0.live_blog_by_id(*id))).await?;
+        Ok(blogs.into_iter().flatten().map(|b| (b.id, b)).collect())
+    }
+}
+
+/// Articles linked from breaking-news alerts (a handful at a time). No batch
+/// lookup exists; duplicates are merged and the caller's visibility applies.
+pub struct ArticleLoader {
+    newsroom: Newsroom,
+    caller: Caller,
+}
+
+impl Loader<ArticleId> for ArticleLoader {
+    type Value = Article;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[ArticleId]) -> LoadResult<ArticleId, Article> {
+        let articles = try_join_all(
+            keys.iter()
+                .map(|id| self.newsroom.article_by_id(&self.caller, *id)),
+        )
+        .await?;
+        Ok(articles.into_iter().flatten().map(|a| (a.id, a)).collect())
+    }
+}

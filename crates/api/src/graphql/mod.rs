@@ -1,0 +1,120 @@
+//! The GraphQL schema: output types wrapping domain types, root fields
+//! split by subject and joined with `MergedObject`, and the plumbing every
+//! resolver shares (ids, errors, connections, loaders, context).
+//!
+//! Nothing here knows about HTTP: the schema is executed by
+//! [`crate::http`], by WebSocket connections and by tests alike.
+
+pub mod article;
+pub mod author;
+pub mod breaking;
+pub mod connection;
+pub mod context;
+pub mod errors;
+pub mod ids;
+pub mod live_blog;
+pub mod loaders;
+pub mod media;
+pub mod node;
+pub mod section;
+pub mod site;
+pub mod tag;
+pub mod viewer;
+
+use async_graphql::{EmptySubscription, MaybeUndefined, MergedObject, Schema, SchemaBuilder};
+use domain::Newsroom;
+
+use crate::graphql::article::mutation::ArticleMutations;
+use crate::graphql::article::query::ArticleQueries;
+use crate::graphql::author::{AuthorMutations, AuthorQueries};
+use crate::graphql::breaking::{BreakingMutations, BreakingQueries};
+use crate::graphql::context::RequestScope;
+use crate::graphql::live_blog::mutation::LiveBlogMutations;
+use crate::graphql::live_blog::query::LiveBlogQueries;
+use crate::graphql::node::NodeQueries;
+use crate::graphql::section::SectionQueries;
+use crate::graphql::site::{SiteConfig, SiteQueries};
+use crate::graphql::tag::TagQueries;
+use crate::graphql::viewer::ViewerQueries;
+
+/// Public reads: published content for everyone, drafts too for the desk.
+/// Field order follows API.md.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    NodeQueries,
+    SiteQueries,
+    SectionQueries,
+    ArticleQueries,
+    AuthorQueries,
+    TagQueries,
+    LiveBlogQueries,
+    BreakingQueries,
+    ViewerQueries,
+);
+
+/// The desk's writes; every one needs a bearer token.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    ArticleMutations,
+    AuthorMutations,
+    LiveBlogMutations,
+    BreakingMutations,
+);
+
+/// Subscriptions arrive with live delivery; they will be a
+/// `MergedSubscription` of `live_blog::subscription` and friends, and the
+/// transports (WebSocket on `GET /graphql`) are already wired for them.
+pub type Subscription = EmptySubscription;
+
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
+
+/// Deeper than any page needs, shallower than a denial of service; the
+/// GraphiQL introspection query fits.
+pub const MAX_DEPTH: usize = 16;
+
+/// Connections cost their page size times their contents (see
+/// [`connection::page_cost`]), so this allows, say, 100 articles with a
+/// few dozen fields each, but not every author's every article.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The executable schema, serving `newsroom`.
+pub fn schema(newsroom: Newsroom, site: SiteConfig) -> ApiSchema {
+    builder()
+        .data(newsroom.clone())
+        .data(site)
+        .extension(RequestScope::new(newsroom))
+        .finish()
+}
+
+/// The schema's SDL; needs no data, since nothing is executed.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// `undefined` leaves a field alone, `null` clears it: the domain's
+/// `Option<Option<T>>` for clearable fields.
+pub(crate) fn clearable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_clears_and_absent_leaves_alone() {
+        assert_eq!(clearable::<i32>(MaybeUndefined::Undefined), None);
+        assert_eq!(clearable::<i32>(MaybeUndefined::Null), Some(None));
+        assert_eq!(clearable(MaybeUndefined::Value(1)), Some(Some(1)));
+    }
+}

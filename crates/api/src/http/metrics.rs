@@ -1,0 +1,85 @@
+//! `GET /metrics` in the Prometheus text format: a few hand-written
+//! counters until a full metrics stack replaces them.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::http::AppState;
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Requests answered, by status class (1xx to 5xx). Counters only go up,
+/// so relaxed atomics are enough.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    by_class: [AtomicU64; 5],
+}
+
+impl HttpMetrics {
+    fn record(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.by_class[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, db_statements: u64) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP politmaster_http_requests_total HTTP requests answered, by status class.\n\
+             # TYPE politmaster_http_requests_total counter\n",
+        );
+        for (i, counter) in self.by_class.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "politmaster_http_requests_total{{status=\"{}xx\"}} {}",
+                i + 1,
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let _ = write!(
+            out,
+            "# HELP politmaster_db_statements_total SQL statements executed since start-up.\n\
+             # TYPE politmaster_db_statements_total counter\n\
+             politmaster_db_statements_total {db_statements}\n"
+        );
+        out
+    }
+}
+
+/// Middleware counting every response, whatever route produced it.
+pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    state.metrics.record(response.status().as_u16());
+    response
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let db_statements = state.newsroom.store().statements_executed();
+    (
+        [(CONTENT_TYPE, TEXT_FORMAT)],
+        state.metrics.render(db_statements),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_the_prometheus_text_format() {
+        let metrics = HttpMetrics::default();
+        metrics.record(200);
+        metrics.record(204);
+        metrics.record(503);
+        let text = metrics.render(42);
+        assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
+        assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
+        assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
+        assert!(text.ends_with("politmaster_db_statements_total 42\n"));
+    }
+}

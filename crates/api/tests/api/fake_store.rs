@@ -1,0 +1,447 @@
+//! An in-memory `Store`, just faithful enough for the API's tests: it
+//! counts every call (standing in for SQL statements) so tests can prove a
+//! page costs a constant number of them. Ordering and paging are simple
+//! scans; the real rules are tested against the real repositories
+//! elsewhere.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::auth::{Principal, StoredToken, Visibility};
+use domain::content::{Article, ArticleStatus, Author, NewSection, Section, Tag};
+use domain::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
+use domain::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
+use domain::page::{Direction, Page, PageRequest, Position, SortValue};
+use domain::ports::*;
+use domain::text::Slug;
+use domain::{Error, Result};
+
+#[derive(Default)]
+pub struct FakeStore {
+    pub data: Mutex<Data>,
+    calls: AtomicU64,
+    pub down: AtomicBool,
+}
+
+#[derive(Default)]
+pub struct Data {
+    pub sections: Vec<Section>,
+    pub authors: Vec<Author>,
+    pub tags: Vec<Tag>,
+    pub articles: Vec<Article>,
+    pub blogs: Vec<LiveBlog>,
+    pub entries: Vec<LiveEntry>,
+    pub alerts: Vec<BreakingNews>,
+    pub tokens: Vec<StoredToken>,
+}
+
+impl FakeStore {
+    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.data.lock().expect("fake store lock")
+    }
+}
+
+/// Pages rows already in ordering order, finding cursors by row id.
+fn paginate<T>(rows: Vec<(Position, T)>, request: &PageRequest) -> Page<T> {
+    let index = |p: &Option<Position>| {
+        p.as_ref()
+            .and_then(|p| rows.iter().position(|(q, _)| q.id == p.id))
+    };
+    let start = index(&request.after).map_or(0, |i| i + 1);
+    let end = index(&request.before).unwrap_or(rows.len());
+    let mut window: Vec<_> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i >= start && *i < end)
+        .map(|(_, row)| row)
+        .collect();
+    if request.direction == Direction::Backward {
+        window.reverse();
+    }
+    window.truncate(request.limit as usize + 1);
+    Page::from_lookahead(window, request)
+}
+
+fn time_desc<T>(mut rows: Vec<(DateTime<Utc>, uuid::Uuid, T)>) -> Vec<(Position, T)> {
+    rows.sort_by_key(|row| std::cmp::Reverse((row.0, row.1)));
+    rows.into_iter()
+        .map(|(t, id, row)| (Position::new(SortValue::Time(t), id), row))
+        .collect()
+}
+
+fn matches(data: &Data, query: &ArticleQuery, a: &Article) -> bool {
+    let f = &query.filter;
+    let slug_of = |id: SectionId| data.sections.iter().find(|s| s.id == id).map(|s| &s.slug);
+    (query.visibility == Visibility::Desk || a.status == ArticleStatus::Published)
+        && f.status.is_none_or(|s| a.status == s)
+        && f.section
+            .as_ref()
+            .is_none_or(|s| slug_of(a.section_id) == Some(s))
+        && f.tag.as_ref().is_none_or(|s| {
+            data.tags
+                .iter()
+                .any(|t| &t.slug == s && a.tag_ids.contains(&t.id))
+        })
+        && f.author.as_ref().is_none_or(|s| {
+            data.authors
+                .iter()
+                .any(|x| &x.slug == s && a.author_ids.contains(&x.id))
+        })
+}
+
+#[async_trait]
+impl SectionRepository for FakeStore {
+    async fn sections(&self) -> Result<Vec<Section>> {
+        Ok(self.data().sections.clone())
+    }
+    async fn section_by_slug(&self, slug: &Slug) -> Result<Option<Section>> {
+        Ok(self
+            .data()
+            .sections
+            .iter()
+            .find(|s| &s.slug == slug)
+            .cloned())
+    }
+    async fn sections_by_ids(&self, ids: &[SectionId]) -> Result<Vec<Section>> {
+        let data = self.data();
+        Ok(data
+            .sections
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .cloned()
+            .collect())
+    }
+    async fn ensure_section(&self, _: &NewSection) -> Result<Section> {
+        Err(Error::internal("not faked"))
+    }
+}
+
+#[async_trait]
+impl AuthorRepository for FakeStore {
+    async fn author_by_id(&self, id: AuthorId) -> Result<Option<Author>> {
+        Ok(self.data().authors.iter().find(|a| a.id == id).cloned())
+    }
+    async fn author_by_slug(&self, slug: &Slug) -> Result<Option<Author>> {
+        Ok(self
+            .data()
+            .authors
+            .iter()
+            .find(|a| &a.slug == slug)
+            .cloned())
+    }
+    async fn authors_by_ids(&self, ids: &[AuthorId]) -> Result<Vec<Author>> {
+        let data = self.data();
+        Ok(data
+            .authors
+            .iter()
+            .filter(|a| ids.contains(&a.id))
+            .cloned()
+            .collect())
+    }
+    async fn list_authors(&self, page: &PageRequest) -> Result<Page<Author>> {
+        let mut authors = self.data().authors.clone();
+        authors.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        let rows = authors
+            .into_iter()
+            .map(|a| (Position::new(SortValue::Text(a.name.clone()), a.id.0), a))
+            .collect();
+        Ok(paginate(rows, page))
+    }
+    async fn count_authors(&self) -> Result<u64> {
+        Ok(self.data().authors.len() as u64)
+    }
+    async fn insert_author(&self, author: &Author) -> Result<()> {
+        self.data().authors.push(author.clone());
+        Ok(())
+    }
+    async fn update_author(&self, author: &Author) -> Result<()> {
+        let mut data = self.data();
+        data.authors.retain(|a| a.id != author.id);
+        data.authors.push(author.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TagRepository for FakeStore {
+    async fn tag_by_slug(&self, slug: &Slug) -> Result<Option<Tag>> {
+        Ok(self.data().tags.iter().find(|t| &t.slug == slug).cloned())
+    }
+    async fn tags_by_ids(&self, ids: &[TagId]) -> Result<Vec<Tag>> {
+        let data = self.data();
+        Ok(data
+            .tags
+            .iter()
+            .filter(|t| ids.contains(&t.id))
+            .cloned()
+            .collect())
+    }
+    async fn list_tags(&self, _: Option<&str>, page: &PageRequest) -> Result<Page<Tag>> {
+        let rows = self
+            .data()
+            .tags
+            .iter()
+            .map(|t| {
+                (
+                    Position::new(SortValue::Text(t.name.clone()), t.id.0),
+                    t.clone(),
+                )
+            })
+            .collect();
+        Ok(paginate(rows, page))
+    }
+    async fn count_tags(&self, _: Option<&str>) -> Result<u64> {
+        Ok(self.data().tags.len() as u64)
+    }
+}
+
+#[async_trait]
+impl ArticleRepository for FakeStore {
+    async fn article_by_id(&self, id: ArticleId, v: Visibility) -> Result<Option<Article>> {
+        let data = self.data();
+        let found = data.articles.iter().find(|a| a.id == id);
+        Ok(found
+            .filter(|a| v == Visibility::Desk || a.is_public())
+            .cloned())
+    }
+    async fn article_by_slug(&self, slug: &Slug, v: Visibility) -> Result<Option<Article>> {
+        let data = self.data();
+        let found = data.articles.iter().find(|a| &a.slug == slug);
+        Ok(found
+            .filter(|a| v == Visibility::Desk || a.is_public())
+            .cloned())
+    }
+    async fn list_articles(
+        &self,
+        query: &ArticleQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Article>> {
+        let data = self.data();
+        let rows = data
+            .articles
+            .iter()
+            .filter(|a| matches(&data, query, a))
+            .map(|a| (a.published_at.unwrap_or(a.created_at), a.id.0, a.clone()))
+            .collect();
+        Ok(paginate(time_desc(rows), page))
+    }
+    async fn count_articles(&self, query: &ArticleQuery) -> Result<u64> {
+        let data = self.data();
+        Ok(data
+            .articles
+            .iter()
+            .filter(|a| matches(&data, query, a))
+            .count() as u64)
+    }
+    async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>> {
+        let data = self.data();
+        let text = query.text.to_lowercase();
+        let rows = data
+            .articles
+            .iter()
+            .filter(|a| a.is_public() && a.headline.to_lowercase().contains(&text))
+            .enumerate()
+            .map(|(i, a)| {
+                let hit = SearchHit {
+                    article: a.clone(),
+                    rank: 1.0 / (i as f64 + 1.0),
+                    snippet: format!("<mark>{}</mark>", a.headline),
+                };
+                (Position::new(SortValue::Int(i as i64), a.id.0), hit)
+            })
+            .collect();
+        Ok(paginate(rows, page))
+    }
+    async fn count_search(&self, _: &SearchQuery) -> Result<u64> {
+        Err(Error::internal("not faked"))
+    }
+    async fn insert_article(&self, article: &Article, tags: &[(Slug, String)]) -> Result<Article> {
+        let mut data = self.data();
+        let mut article = article.clone();
+        for (slug, name) in tags {
+            let id = match data.tags.iter().find(|t| &t.slug == slug) {
+                Some(tag) => tag.id,
+                None => {
+                    let tag = Tag {
+                        id: TagId::new(),
+                        slug: slug.clone(),
+                        name: name.clone(),
+                    };
+                    data.tags.push(tag.clone());
+                    tag.id
+                }
+            };
+            article.tag_ids.push(id);
+        }
+        data.articles.push(article.clone());
+        Ok(article)
+    }
+    async fn update_article(
+        &self,
+        article: &Article,
+        _: Option<&[(Slug, String)]>,
+        expected_version: i32,
+    ) -> Result<Article> {
+        let mut data = self.data();
+        let Some(stored) = data.articles.iter_mut().find(|a| a.id == article.id) else {
+            return Err(Error::NotFound("article"));
+        };
+        if stored.version != expected_version {
+            return Err(Error::Conflict("stale".into()));
+        }
+        *stored = article.clone();
+        Ok(article.clone())
+    }
+    async fn delete_article(&self, id: ArticleId) -> Result<bool> {
+        let mut data = self.data();
+        let before = data.articles.len();
+        data.articles.retain(|a| a.id != id);
+        Ok(data.articles.len() < before)
+    }
+    async fn due_scheduled_articles(&self, _: DateTime<Utc>, _: u32) -> Result<Vec<Article>> {
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl LiveBlogRepository for FakeStore {
+    async fn live_blog_by_id(&self, id: LiveBlogId) -> Result<Option<LiveBlog>> {
+        Ok(self.data().blogs.iter().find(|b| b.id == id).cloned())
+    }
+    async fn live_blog_by_slug(&self, slug: &Slug) -> Result<Option<LiveBlog>> {
+        Ok(self.data().blogs.iter().find(|b| &b.slug == slug).cloned())
+    }
+    async fn list_live_blogs(
+        &self,
+        _: Option<LiveBlogStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<LiveBlog>> {
+        let rows = self
+            .data()
+            .blogs
+            .iter()
+            .map(|b| (b.created_at, b.id.0, b.clone()))
+            .collect();
+        Ok(paginate(time_desc(rows), page))
+    }
+    async fn count_live_blogs(&self, _: Option<LiveBlogStatus>) -> Result<u64> {
+        Ok(self.data().blogs.len() as u64)
+    }
+    async fn insert_live_blog(&self, blog: &LiveBlog) -> Result<()> {
+        self.data().blogs.push(blog.clone());
+        Ok(())
+    }
+    async fn update_live_blog(&self, _: &LiveBlog) -> Result<()> {
+        Err(Error::internal("not faked"))
+    }
+    async fn live_entries(
+        &self,
+        blog: LiveBlogId,
+        key: bool,
+        page: &PageRequest,
+    ) -> Result<Page<LiveEntry>> {
+        let data = self.data();
+        let rows = data
+            .entries
+            .iter()
+            .filter(|e| e.live_blog_id == blog && (!key || e.key_event))
+            .map(|e| (e.posted_at, e.id.0, e.clone()))
+            .collect();
+        Ok(paginate(time_desc(rows), page))
+    }
+    async fn count_live_entries(&self, blog: LiveBlogId, _: bool) -> Result<u64> {
+        Ok(self
+            .data()
+            .entries
+            .iter()
+            .filter(|e| e.live_blog_id == blog)
+            .count() as u64)
+    }
+    async fn live_entry_by_id(&self, id: LiveEntryId) -> Result<Option<LiveEntry>> {
+        Ok(self.data().entries.iter().find(|e| e.id == id).cloned())
+    }
+    async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>> {
+        let data = self.data();
+        Ok(data
+            .entries
+            .iter()
+            .find(|e| e.live_blog_id == blog && e.pinned)
+            .cloned())
+    }
+    async fn insert_live_entry(&self, entry: &LiveEntry) -> Result<()> {
+        self.data().entries.push(entry.clone());
+        Ok(())
+    }
+    async fn update_live_entry(&self, _: &LiveEntry) -> Result<()> {
+        Err(Error::internal("not faked"))
+    }
+    async fn delete_live_entry(&self, _: LiveEntryId) -> Result<bool> {
+        Err(Error::internal("not faked"))
+    }
+}
+
+#[async_trait]
+impl BreakingNewsRepository for FakeStore {
+    async fn active_breaking_news(&self, now: DateTime<Utc>) -> Result<Vec<BreakingNews>> {
+        let data = self.data();
+        Ok(data
+            .alerts
+            .iter()
+            .filter(|a| a.is_active(now))
+            .cloned()
+            .collect())
+    }
+    async fn breaking_news_by_id(&self, id: BreakingNewsId) -> Result<Option<BreakingNews>> {
+        Ok(self.data().alerts.iter().find(|a| a.id == id).cloned())
+    }
+    async fn insert_breaking_news(&self, alert: &BreakingNews) -> Result<()> {
+        self.data().alerts.push(alert.clone());
+        Ok(())
+    }
+    async fn update_breaking_news(&self, _: &BreakingNews) -> Result<()> {
+        Err(Error::internal("not faked"))
+    }
+}
+
+#[async_trait]
+impl TokenRepository for FakeStore {
+    async fn insert_token(&self, token: &StoredToken) -> Result<()> {
+        self.data().tokens.push(token.clone());
+        Ok(())
+    }
+    async fn revoke_tokens(&self, name: &str) -> Result<u64> {
+        let mut data = self.data();
+        let before = data.tokens.len();
+        data.tokens.retain(|t| t.name != name);
+        Ok((before - data.tokens.len()) as u64)
+    }
+    async fn principal_by_token_hash(&self, hash: &str) -> Result<Option<Principal>> {
+        let data = self.data();
+        Ok(data
+            .tokens
+            .iter()
+            .find(|t| t.hash == hash)
+            .map(|t| Principal {
+                token_id: t.id,
+                name: t.name.clone(),
+                role: t.role,
+            }))
+    }
+}
+
+#[async_trait]
+impl Store for FakeStore {
+    async fn ping(&self) -> Result<()> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(Error::internal("connection refused by 10.0.0.5"))
+        } else {
+            Ok(())
+        }
+    }
+    fn statements_executed(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,140 @@
+//! The connection: opening it with settings that suit each database,
+//! migrating, counting statements, and the write transaction every write
+//! method runs in.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{Error, Result};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use crate::error::DbResultExt;
+
+/// The newsroom's store on one database. Cheap to clone: clones share the
+/// connection pool and the statement counter.
+#[derive(Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend())
+            .field("statements", &self.statements.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key of the PostgreSQL advisory lock that serialises migrations when
+/// several nodes start at once ("politmst" in ASCII).
+const MIGRATION_LOCK: i64 = 0x706f_6c69_746d_7374;
+
+impl Database {
+    /// Opens `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://…`.
+    /// Statement logging is off: statements are counted instead, and errors
+    /// are logged where they are interpreted.
+    pub async fn connect(url: &str) -> Result<Database> {
+        let mut options = ConnectOptions::new(url);
+        options.sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            if is_memory(url) {
+                // An in-memory database lives as long as its last connection,
+                // and several connections would share it in SQLite's shared
+                // cache mode, whose table locks fail at once instead of
+                // waiting: keep exactly one connection, forever.
+                options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            } else {
+                // WAL lets readers run while one writer writes. Writers queue
+                // on sqlx's busy timeout (5 s) and begin IMMEDIATE (see
+                // `begin_write`), so they never fail with SQLITE_BUSY midway.
+                options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+            }
+        }
+        let mut conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(|e| Error::internal(format!("cannot connect: {e}")))?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Database { conn, statements })
+    }
+
+    /// Brings the schema up to date. Safe to run from several nodes at once,
+    /// and a no-op when nothing is pending. All pending steps run in one
+    /// transaction: a failure leaves the schema as it was.
+    pub async fn migrate(&self) -> Result<()> {
+        let txn = self.begin_write().await?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [MIGRATION_LOCK.into()],
+            ))
+            .await
+            .db()?;
+        }
+        Migrator::up(&txn, None).await.db()?;
+        txn.commit().await.db()
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Starts the transaction of a write method. On SQLite it begins
+    /// IMMEDIATE: the write lock is taken (or waited for) up front, so a
+    /// transaction that reads before it writes cannot hit SQLITE_BUSY on its
+    /// first write when another writer got in between.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+            .db()
+    }
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+#[async_trait]
+impl domain::ports::Store for Database {
+    async fn ping(&self) -> Result<()> {
+        // A prepared statement, unlike `execute_unprepared`, is counted.
+        self.conn
+            .execute_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await
+            .map(|_| ())
+            .db()
+    }
+
+    fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}

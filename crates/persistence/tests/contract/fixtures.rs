@@ -1,0 +1,128 @@
+//! Domain values to store, built directly (the newsroom's validation is not
+//! under test here).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::clock;
+use domain::content::{
+    Article, ArticleKind, ArticleStatus, Author, Media, MediaKind, NewSection, Section, Source,
+};
+use domain::html::SafeHtml;
+use domain::ids::{ArticleId, AuthorId, SectionId};
+use domain::ports::{ArticleRepository, AuthorRepository, SectionRepository, Store};
+use domain::text::{Slug, WebUrl};
+
+pub fn slug(s: &str) -> Slug {
+    Slug::parse(s).expect("test slugs are valid")
+}
+
+pub fn tags(names: &[&str]) -> Vec<(Slug, String)> {
+    names
+        .iter()
+        .map(|n| {
+            (
+                Slug::derive(n).expect("tag names make slugs"),
+                (*n).to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A fixed instant with microseconds, so ordering tests are reproducible.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 9, 59, 59)
+        .single()
+        .expect("valid time")
+        + Duration::microseconds(999_990)
+}
+
+pub async fn section(db: &impl SectionRepository, slug_: &str) -> Section {
+    db.ensure_section(&NewSection {
+        slug: slug(slug_),
+        name: slug_.replace('-', " "),
+        description: String::new(),
+        position: 0,
+    })
+    .await
+    .expect("section")
+}
+
+pub async fn author(db: &impl AuthorRepository, name: &str) -> Author {
+    let now = clock::now();
+    let author = Author {
+        id: AuthorId::new(),
+        slug: Slug::derive(name).expect("author slug"),
+        name: name.to_owned(),
+        title: "Reporter".into(),
+        bio: String::new(),
+        avatar_url: Some(WebUrl::parse("https://img.example/a.jpg").expect("url")),
+        created_at: now,
+        updated_at: now,
+    };
+    db.insert_author(&author).await.expect("author");
+    author
+}
+
+pub fn photo() -> Media {
+    Media {
+        kind: MediaKind::Photo,
+        url: WebUrl::parse("https://img.example/p.jpg").expect("url"),
+        caption: "The chamber".into(),
+        credit: "Agency".into(),
+        alt: "MPs voting".into(),
+        width: Some(1200),
+        height: Some(800),
+        duration_seconds: None,
+        poster_url: None,
+    }
+}
+
+/// A draft with a body, created at `clock::now()`.
+pub fn draft(section: SectionId, slug_: &str) -> Article {
+    let now = clock::now();
+    Article {
+        id: ArticleId::new(),
+        slug: slug(slug_),
+        headline: format!("Headline of {slug_}"),
+        standfirst: "What happened, in short.".into(),
+        body: SafeHtml::clean("<p>Some plain words about the weather.</p>").expect("body"),
+        kind: ArticleKind::News,
+        status: ArticleStatus::Draft,
+        section_id: section,
+        author_ids: Vec::new(),
+        tag_ids: Vec::new(),
+        breaking: false,
+        hero: None,
+        media: Vec::new(),
+        source: None,
+        created_at: now,
+        updated_at: now,
+        published_at: None,
+        scheduled_at: None,
+        version: 1,
+    }
+}
+
+pub fn published(mut article: Article, at: DateTime<Utc>) -> Article {
+    article.status = ArticleStatus::Published;
+    article.published_at = Some(at);
+    article
+}
+
+pub fn syndicated(mut article: Article) -> Article {
+    article.source = Some(
+        Source::parse("The Independent", "https://www.independent.co.uk/news/x").expect("source"),
+    );
+    article.hero = Some(photo());
+    article.media = vec![photo(), photo()];
+    article
+}
+
+pub async fn store(db: &impl ArticleRepository, article: Article, tags_: &[&str]) -> Article {
+    db.insert_article(&article, &tags(tags_))
+        .await
+        .expect("insert article")
+}
+
+pub fn statements(db: &impl Store) -> u64 {
+    db.statements_executed()
+}

@@ -1,0 +1,152 @@
+//! The `politmaster` command line: `serve` (the default), `migrate`,
+//! `seed --demo`, `token create|revoke`, `schema [--check]`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use domain::Role;
+
+use crate::settings::Settings;
+use crate::startup::{Application, open_newsroom};
+use crate::seed;
+
+#[derive(Parser, Debug)]
+#[command(name = "politmaster", version, about = "The GraphQL backend of a political news site")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API (the default). Configured by DATABASE_URL, REDIS_URL, POLITMASTER_BIND.
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Seed content into the database.
+    Seed {
+        /// Add the demo newsroom (authors, articles, live blogs, breaking news).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage API tokens for the editorial desk.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema {
+        /// Fail if the checked-in schema file differs from the code.
+        #[arg(long)]
+        check: bool,
+        /// The schema file for --check.
+        #[arg(long, default_value = "schema.graphql")]
+        path: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// editor or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Revoke every token with this name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).map_err(|_| "must be `editor` or `admin`".to_owned())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(Settings::from_env()?).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            open_newsroom(&Settings::from_env()?).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            let newsroom = open_newsroom(&Settings::from_env()?).await?;
+            if demo {
+                let report = seed::demo(&newsroom).await?;
+                println!(
+                    "seeded {} authors, {} articles, {} live blogs with {} entries, {} breaking news",
+                    report.authors, report.articles, report.live_blogs, report.live_entries, report.breaking_news
+                );
+            } else {
+                println!("sections are in place; pass --demo for the demo newsroom");
+            }
+            Ok(())
+        }
+        Command::Token { command } => {
+            let newsroom = open_newsroom(&Settings::from_env()?).await?;
+            match command {
+                TokenCommand::Create { name, role } => {
+                    let mut random = [0u8; 32];
+                    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+                    let token = newsroom.issue_token(&name, role, random).await?;
+                    eprintln!("token `{}` ({}) created; it is shown only this once:", token.name, token.role);
+                    println!("{}", token.secret);
+                }
+                TokenCommand::Revoke { name } => {
+                    let revoked = newsroom.revoke_tokens(&name).await?;
+                    if revoked == 0 {
+                        bail!("no active token named `{name}`");
+                    }
+                    println!("revoked {revoked} token(s) named `{name}`");
+                }
+            }
+            Ok(())
+        }
+        Command::Schema { check, path } => {
+            let sdl = api::schema_sdl();
+            if !check {
+                print!("{sdl}");
+                return Ok(());
+            }
+            let on_disk = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            if on_disk != sdl {
+                bail!("{} is stale: regenerate it with `politmaster schema > {}`", path.display(), path.display());
+            }
+            println!("{} is up to date", path.display());
+            Ok(())
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what orchestrators send) both stop the server gracefully.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,11 @@
+//! The `politmaster` binary's library half: settings, the command line, seed
+//! data and the wiring that turns a database URL into a running server. The
+//! only crate that knows every other one.
+
+pub mod cli;
+pub mod seed;
+pub mod settings;
+pub mod startup;
+
+pub use settings::Settings;
+pub use startup::Application;

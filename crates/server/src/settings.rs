@@ -1,0 +1,114 @@
+//! Configuration, read once from the environment (and the command line) into
+//! typed values and passed down. Nothing reads the environment after start.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+/// The embedded default: a SQLite file in `./data`, created on first run.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/politmaster.db?mode=rwc";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Set: Redis pub/sub event bus; unset: in-process bus.
+    pub redis_url: Option<String>,
+    pub bind: SocketAddr,
+    /// Seed the demo content into an empty database at start-up.
+    pub seed_demo: bool,
+    /// How often the scheduler looks for articles due to be published.
+    pub scheduler_interval: std::time::Duration,
+}
+
+impl Settings {
+    /// Reads `DATABASE_URL`, `REDIS_URL`, `POLITMASTER_BIND`,
+    /// `POLITMASTER_DEMO` and `POLITMASTER_SCHEDULER_INTERVAL_MS`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let database_url = var("DATABASE_URL");
+        // Demo content is for the embedded default; a configured database
+        // gets it only when asked.
+        let seed_demo = match var("POLITMASTER_DEMO") {
+            Some(v) => parse_bool("POLITMASTER_DEMO", &v)?,
+            None => database_url.is_none(),
+        };
+        let bind = var("POLITMASTER_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let scheduler_ms = match var("POLITMASTER_SCHEDULER_INTERVAL_MS") {
+            Some(v) => v.parse().context("POLITMASTER_SCHEDULER_INTERVAL_MS must be milliseconds")?,
+            None => 5_000,
+        };
+        Ok(Settings {
+            database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            redis_url: var("REDIS_URL"),
+            bind: bind.parse().with_context(|| format!("POLITMASTER_BIND `{bind}` is not host:port"))?,
+            seed_demo,
+            scheduler_interval: std::time::Duration::from_millis(scheduler_ms),
+        })
+    }
+
+    /// SQLite needs the directory of its file to exist.
+    pub fn prepare_storage(&self) -> anyhow::Result<()> {
+        if let Some(path) = sqlite_file(&self.database_url)
+            && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Passwords in URLs stay out of logs.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("bind", &self.bind)
+            .field("seed_demo", &self.seed_demo)
+            .field("scheduler_interval", &self.scheduler_interval)
+            .finish()
+    }
+}
+
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{name} must be true or false, not `{value}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(redact("postgres://app:secret@db:5432/news"), "postgres://***@db:5432/news");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn the_sqlite_file_path_is_found_in_the_url() {
+        assert_eq!(sqlite_file(DEFAULT_DATABASE_URL), Some("data/politmaster.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x/y"), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! The application as a value: built from settings, given its listener, run
+//! until a shutdown future resolves. `main` and the end-to-end tests start it
+//! the same way.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use domain::Newsroom;
+use persistence::Database;
+
+use crate::seed;
+use crate::settings::{Settings, redact};
+
+/// Connects to the configured database, brings its schema up to date and
+/// seeds what start-up should seed.
+pub async fn open_newsroom(settings: &Settings) -> anyhow::Result<Newsroom> {
+    settings.prepare_storage()?;
+    let database = Database::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&settings.database_url)))?;
+    database.migrate().await.context("migrations failed")?;
+    let newsroom = Newsroom::new(Arc::new(database));
+    seed::sections(&newsroom).await.context("seeding sections failed")?;
+    Ok(newsroom)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    newsroom: Newsroom,
+    settings: Settings,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let newsroom = open_newsroom(&settings).await?;
+        if settings.seed_demo && seed::is_empty(&newsroom).await? {
+            let report = seed::demo(&newsroom).await.context("seeding demo content failed")?;
+            tracing::info!(?report, "seeded demo content");
+        }
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        Ok(Application { listener, newsroom, settings })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.settings.bind)
+    }
+
+    pub fn newsroom(&self) -> &Newsroom {
+        &self.newsroom
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let scheduler = tokio::spawn(run_scheduler(self.newsroom.clone(), self.settings.scheduler_interval, stop_rx));
+        let router = api::router(self.newsroom);
+        tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let _ = stop_tx.send(true);
+        let _ = scheduler.await;
+        served.context("server error")
+    }
+}
+
+/// Publishes scheduled articles when their time comes. Several nodes may run
+/// this at once: the version check on every article write lets exactly one
+/// of them publish each article.
+async fn run_scheduler(newsroom: Newsroom, interval: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match newsroom.publish_due(domain::clock::now()).await {
+            Ok(published) => {
+                for article in published {
+                    tracing::info!(slug = %article.slug, "published scheduled article");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "scheduled publishing failed; will retry"),
+        }
+    }
+}

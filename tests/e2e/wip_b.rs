@@ -1,0 +1,1 @@
+//! Work in progress: suites being written; merged into main.rs when done.

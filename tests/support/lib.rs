@@ -1,0 +1,253 @@
+//! Test support: the real server on port 0, against a fresh database of
+//! either backend, with typed helpers to talk GraphQL to it over HTTP.
+//!
+//! PostgreSQL tests create and drop their own database. Without a reachable
+//! server they skip with a message, unless `POLITMASTER_REQUIRE_SERVICES=1`
+//! (as in CI), where a missing service fails the test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use domain::Role;
+use politmaster::{Application, Settings};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the PostgreSQL tests create their databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("POLITMASTER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn services_required() -> bool {
+    std::env::var("POLITMASTER_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+pub struct Options {
+    pub demo: bool,
+    pub scheduler_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { demo: false, scheduler_interval: Duration::from_secs(3600) }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub backend: Backend,
+    pub http: reqwest::Client,
+    pub editor_token: String,
+    pub admin_token: String,
+    database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(PathBuf),
+    PostgresDatabase(String),
+}
+
+/// Starts the app on `backend`, or returns `None` (after saying why) when
+/// that backend is unavailable and not required.
+pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
+    let (database_url, cleanup) = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("politmaster-test-{}.db", uuid::Uuid::new_v4().simple()));
+            (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::SqliteFile(path))
+        }
+        Backend::Postgres => match create_postgres_database().await {
+            Ok((url, name)) => (url, Cleanup::PostgresDatabase(name)),
+            Err(error) if !services_required() => {
+                eprintln!("SKIPPED: PostgreSQL is not reachable ({error:#}); set POLITMASTER_REQUIRE_SERVICES=1 to fail instead");
+                return None;
+            }
+            Err(error) => panic!("PostgreSQL is required but not reachable: {error:#}"),
+        },
+    };
+    let settings = Settings {
+        database_url: database_url.clone(),
+        redis_url: None,
+        bind: "127.0.0.1:0".parse().expect("valid address"),
+        seed_demo: options.demo,
+        scheduler_interval: options.scheduler_interval,
+    };
+    let app = Application::build(settings).await.expect("the application builds");
+    let editor_token = app.newsroom().issue_token("test-editor", Role::Editor, random()).await.expect("token").secret;
+    let admin_token = app.newsroom().issue_token("test-admin", Role::Admin, random()).await.expect("token").secret;
+    let addr = app.local_addr();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    Some(TestApp {
+        addr,
+        backend,
+        http: reqwest::Client::new(),
+        editor_token,
+        admin_token,
+        database_url,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        cleanup,
+    })
+}
+
+fn random() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes
+}
+
+async fn create_postgres_database() -> anyhow::Result<(String, String)> {
+    let admin_url = postgres_admin_url();
+    let admin = tokio::time::timeout(Duration::from_secs(5), Database::connect(&admin_url))
+        .await
+        .context("timed out")??;
+    let name = format!("pm_test_{}", uuid::Uuid::new_v4().simple());
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin.close().await?;
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+    Ok((format!("{base}/{name}"), name))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// POSTs a GraphQL request, optionally with a bearer token, and returns
+    /// the whole JSON response (`data` and `errors`).
+    pub async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        response.json().await.expect("a JSON response")
+    }
+
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.graphql_with(None, query, variables).await
+    }
+
+    pub async fn as_editor(&self, query: &str, variables: Value) -> Value {
+        self.graphql_with(Some(&self.editor_token.clone()), query, variables).await
+    }
+
+    pub async fn as_admin(&self, query: &str, variables: Value) -> Value {
+        self.graphql_with(Some(&self.admin_token.clone()), query, variables).await
+    }
+
+    /// Current value of a counter on `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.http.get(self.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name || key.starts_with(&format!("{name}{{"))).then(|| value.trim().parse::<f64>().ok())?
+            })
+            .map(|v| v as u64)
+            .unwrap_or_else(|| panic!("metric {name} not found in:\n{text}"))
+    }
+}
+
+/// Asserts a response has no errors and returns its `data`.
+pub fn data(response: &Value) -> &Value {
+    assert!(response.get("errors").is_none_or(Value::is_null), "unexpected errors: {response:#}");
+    &response["data"]
+}
+
+/// The `extensions.code` of the first error; panics when there is none.
+pub fn error_code(response: &Value) -> String {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code, got: {response:#}"))
+        .to_owned()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PostgresDatabase(name) => {
+                // Drop runs outside async context guarantees, so the database
+                // is dropped from a thread with its own small runtime.
+                let name = name.clone();
+                let _ = std::thread::spawn(move || {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
+                    runtime.block_on(async {
+                        if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
+                            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Runs a test body against both backends: `both_backends!(name => body_fn)`
+/// makes `name::sqlite` and `name::postgres` tests, each with a fresh app.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident => $body:path $(, $options:expr)?);+ $(;)?) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::spawn_app($crate::Backend::Sqlite, $crate::both_backends!(@options $($options)?)).await
+                    .expect("SQLite is always available");
+                $body(&app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::spawn_app($crate::Backend::Postgres, $crate::both_backends!(@options $($options)?)).await {
+                    $body(&app).await;
+                }
+            }
+        }
+    )+};
+    (@options) => { $crate::Options::default() };
+    (@options $options:expr) => { $options };
+}
