@@ -21,11 +21,22 @@ async fn write_publish_and_find(app: &TestApp) {
     assert_eq!(article["status"], "DRAFT");
     let id = article["id"].as_str().expect("an id").to_owned();
 
-    let hidden = app.query("query($s: String!) { article(slug: $s) { id } }", json!({ "s": article["slug"] })).await;
-    assert!(data(&hidden)["article"].is_null(), "readers must not see drafts");
+    let hidden = app
+        .query(
+            "query($s: String!) { article(slug: $s) { id } }",
+            json!({ "s": article["slug"] }),
+        )
+        .await;
+    assert!(
+        data(&hidden)["article"].is_null(),
+        "readers must not see drafts"
+    );
 
     let published = app
-        .as_editor("mutation($id: ID!) { publishArticle(id: $id) { status publishedAt } }", json!({ "id": id }))
+        .as_editor(
+            "mutation($id: ID!) { publishArticle(id: $id) { status publishedAt } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(data(&published)["publishArticle"]["status"], "PUBLISHED");
 
@@ -38,7 +49,12 @@ async fn write_publish_and_find(app: &TestApp) {
     let search = &data(&found)["search"];
     assert_eq!(search["totalCount"], 1);
     assert_eq!(search["edges"][0]["node"]["id"], id.as_str());
-    assert!(search["edges"][0]["snippet"].as_str().expect("snippet").contains("<mark>"));
+    assert!(
+        search["edges"][0]["snippet"]
+            .as_str()
+            .expect("snippet")
+            .contains("<mark>")
+    );
 }
 
 both_backends! {

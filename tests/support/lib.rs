@@ -40,7 +40,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { demo: false, scheduler_interval: Duration::from_secs(3600) }
+        Options {
+            demo: false,
+            scheduler_interval: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -66,13 +69,21 @@ enum Cleanup {
 pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
     let (database_url, cleanup) = match backend {
         Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("politmaster-test-{}.db", uuid::Uuid::new_v4().simple()));
-            (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::SqliteFile(path))
+            let path = std::env::temp_dir().join(format!(
+                "politmaster-test-{}.db",
+                uuid::Uuid::new_v4().simple()
+            ));
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Cleanup::SqliteFile(path),
+            )
         }
         Backend::Postgres => match create_postgres_database().await {
             Ok((url, name)) => (url, Cleanup::PostgresDatabase(name)),
             Err(error) if !services_required() => {
-                eprintln!("SKIPPED: PostgreSQL is not reachable ({error:#}); set POLITMASTER_REQUIRE_SERVICES=1 to fail instead");
+                eprintln!(
+                    "SKIPPED: PostgreSQL is not reachable ({error:#}); set POLITMASTER_REQUIRE_SERVICES=1 to fail instead"
+                );
                 return None;
             }
             Err(error) => panic!("PostgreSQL is required but not reachable: {error:#}"),
@@ -85,9 +96,21 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
         seed_demo: options.demo,
         scheduler_interval: options.scheduler_interval,
     };
-    let app = Application::build(settings).await.expect("the application builds");
-    let editor_token = app.newsroom().issue_token("test-editor", Role::Editor, random()).await.expect("token").secret;
-    let admin_token = app.newsroom().issue_token("test-admin", Role::Admin, random()).await.expect("token").secret;
+    let app = Application::build(settings)
+        .await
+        .expect("the application builds");
+    let editor_token = app
+        .newsroom()
+        .issue_token("test-editor", Role::Editor, random())
+        .await
+        .expect("token")
+        .secret;
+    let admin_token = app
+        .newsroom()
+        .issue_token("test-admin", Role::Admin, random())
+        .await
+        .expect("token")
+        .secret;
     let addr = app.local_addr();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -123,9 +146,14 @@ async fn create_postgres_database() -> anyhow::Result<(String, String)> {
         .await
         .context("timed out")??;
     let name = format!("pm_test_{}", uuid::Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     admin.close().await?;
-    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
     Ok((format!("{base}/{name}"), name))
 }
 
@@ -141,7 +169,10 @@ impl TestApp {
     /// POSTs a GraphQL request, optionally with a bearer token, and returns
     /// the whole JSON response (`data` and `errors`).
     pub async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -154,21 +185,32 @@ impl TestApp {
     }
 
     pub async fn as_editor(&self, query: &str, variables: Value) -> Value {
-        self.graphql_with(Some(&self.editor_token.clone()), query, variables).await
+        self.graphql_with(Some(&self.editor_token.clone()), query, variables)
+            .await
     }
 
     pub async fn as_admin(&self, query: &str, variables: Value) -> Value {
-        self.graphql_with(Some(&self.admin_token.clone()), query, variables).await
+        self.graphql_with(Some(&self.admin_token.clone()), query, variables)
+            .await
     }
 
     /// Current value of a counter on `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
-        let text = self.http.get(self.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
         text.lines()
             .filter(|line| !line.starts_with('#'))
             .find_map(|line| {
                 let (key, value) = line.split_once(' ')?;
-                (key == name || key.starts_with(&format!("{name}{{"))).then(|| value.trim().parse::<f64>().ok())?
+                (key == name || key.starts_with(&format!("{name}{{")))
+                    .then(|| value.trim().parse::<f64>().ok())?
             })
             .map(|v| v as u64)
             .unwrap_or_else(|| panic!("metric {name} not found in:\n{text}"))
@@ -177,7 +219,10 @@ impl TestApp {
 
 /// Asserts a response has no errors and returns its `data`.
 pub fn data(response: &Value) -> &Value {
-    assert!(response.get("errors").is_none_or(Value::is_null), "unexpected errors: {response:#}");
+    assert!(
+        response.get("errors").is_none_or(Value::is_null),
+        "unexpected errors: {response:#}"
+    );
     &response["data"]
 }
 
@@ -208,12 +253,19 @@ impl Drop for TestApp {
                 // is dropped from a thread with its own small runtime.
                 let name = name.clone();
                 let _ = std::thread::spawn(move || {
-                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
                         return;
                     };
                     runtime.block_on(async {
                         if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
-                            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
                             let _ = admin.close().await;
                         }
                     });

@@ -45,6 +45,8 @@ impl Database {
     pub async fn connect(url: &str) -> Result<Database> {
         let mut options = ConnectOptions::new(url);
         options.sqlx_logging(false);
+        // On SQLite, sqlx turns `foreign_keys` on for every connection; the
+        // cascades and SET NULLs of the schema (and the tests) rely on it.
         if url.starts_with("sqlite:") {
             if is_memory(url) {
                 // An in-memory database lives as long as its last connection,
@@ -58,8 +60,9 @@ impl Database {
                     .max_lifetime(None);
             } else {
                 // WAL lets readers run while one writer writes. Writers queue
-                // on sqlx's busy timeout (5 s) and begin IMMEDIATE (see
-                // `begin_write`), so they never fail with SQLITE_BUSY midway.
+                // on the busy timeout (10 s, up from sqlx's 5 s) and begin
+                // IMMEDIATE (see `begin_write`), so they never fail with
+                // SQLITE_BUSY midway.
                 options.max_connections(8).map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)

@@ -8,12 +8,16 @@ use clap::{Parser, Subcommand};
 
 use domain::Role;
 
+use crate::seed;
 use crate::settings::Settings;
 use crate::startup::{Application, open_newsroom};
-use crate::seed;
 
 #[derive(Parser, Debug)]
-#[command(name = "politmaster", version, about = "The GraphQL backend of a political news site")]
+#[command(
+    name = "politmaster",
+    version,
+    about = "The GraphQL backend of a political news site"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -85,7 +89,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let report = seed::demo(&newsroom).await?;
                 println!(
                     "seeded {} authors, {} articles, {} live blogs with {} entries, {} breaking news",
-                    report.authors, report.articles, report.live_blogs, report.live_entries, report.breaking_news
+                    report.authors,
+                    report.articles,
+                    report.live_blogs,
+                    report.live_entries,
+                    report.breaking_news
                 );
             } else {
                 println!("sections are in place; pass --demo for the demo newsroom");
@@ -97,9 +105,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 TokenCommand::Create { name, role } => {
                     let mut random = [0u8; 32];
-                    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+                    getrandom::fill(&mut random)
+                        .map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
                     let token = newsroom.issue_token(&name, role, random).await?;
-                    eprintln!("token `{}` ({}) created; it is shown only this once:", token.name, token.role);
+                    eprintln!(
+                        "token `{}` ({}) created; it is shown only this once:",
+                        token.name, token.role
+                    );
                     println!("{}", token.secret);
                 }
                 TokenCommand::Revoke { name } => {
@@ -118,9 +130,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{sdl}");
                 return Ok(());
             }
-            let on_disk = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let on_disk = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             if on_disk != sdl {
-                bail!("{} is stale: regenerate it with `politmaster schema > {}`", path.display(), path.display());
+                bail!(
+                    "{} is stale: regenerate it with `politmaster schema > {}`",
+                    path.display(),
+                    path.display()
+                );
             }
             println!("{} is up to date", path.display());
             Ok(())

@@ -49,7 +49,11 @@ pub struct SeedReport {
 /// so running it twice adds nothing the second time.
 pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
     let demo: Demo = serde_json::from_str(DEMO).context("seed/demo.json is malformed")?;
-    let desk = Caller::desk(Principal { token_id: TokenId::new(), name: "seed".into(), role: Role::Admin });
+    let desk = Caller::desk(Principal {
+        token_id: TokenId::new(),
+        name: "seed".into(),
+        role: Role::Admin,
+    });
     let mut report = SeedReport::default();
     let now = Utc::now();
 
@@ -66,12 +70,20 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
                     bio: Some(a.bio),
                     avatar_url: a.avatar_url,
                 };
-                newsroom.create_author(&desk, input).await.with_context(|| format!("author {}", a.slug))?
+                newsroom
+                    .create_author(&desk, input)
+                    .await
+                    .with_context(|| format!("author {}", a.slug))?
             }
         };
         authors.insert(a.slug, author.id);
     }
-    let author_id = |slug: &str| authors.get(slug).copied().with_context(|| format!("unknown author {slug}"));
+    let author_id = |slug: &str| {
+        authors
+            .get(slug)
+            .copied()
+            .with_context(|| format!("unknown author {slug}"))
+    };
 
     for a in demo.articles {
         if newsroom.article_by_slug(&desk, &a.slug).await?.is_some() {
@@ -85,21 +97,37 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
             body: Some(a.body_html.clone()),
             kind: a.kind,
             section: a.section.clone(),
-            authors: a.authors.iter().map(|s| author_id(s)).collect::<anyhow::Result<_>>()?,
+            authors: a
+                .authors
+                .iter()
+                .map(|s| author_id(s))
+                .collect::<anyhow::Result<_>>()?,
             tags: a.tags.clone(),
             breaking: a.breaking,
             hero: a.hero.clone().map(DemoMedia::into_input),
             media: a.media.iter().cloned().map(DemoMedia::into_input).collect(),
-            source: a.source.clone().map(|s| SourceInput { name: s.name, url: s.url }),
+            source: a.source.clone().map(|s| SourceInput {
+                name: s.name,
+                url: s.url,
+            }),
         };
-        let article = newsroom.create_article(&desk, input).await.with_context(context)?;
+        let article = newsroom
+            .create_article(&desk, input)
+            .await
+            .with_context(context)?;
         match (a.status.as_str(), a.published_hours_ago) {
             ("PUBLISHED" | "SCHEDULED", Some(hours)) => {
                 let at = now - Duration::minutes((hours * 60.0) as i64);
-                newsroom.publish_article(&desk, article.id, Some(at)).await.with_context(context)?;
+                newsroom
+                    .publish_article(&desk, article.id, Some(at))
+                    .await
+                    .with_context(context)?;
             }
             ("DRAFT", _) => {}
-            (status, _) => anyhow::bail!("article {}: status {status} needs publishedHoursAgo", a.slug),
+            (status, _) => anyhow::bail!(
+                "article {}: status {status} needs publishedHoursAgo",
+                a.slug
+            ),
         }
         report.articles += 1;
     }
@@ -115,13 +143,20 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
             summary: Some(b.summary),
             section: b.section,
         };
-        let mut blog = newsroom.create_live_blog(&desk, input).await.with_context(context)?;
+        let mut blog = newsroom
+            .create_live_blog(&desk, input)
+            .await
+            .with_context(context)?;
         let started = now - Duration::minutes((b.started_hours_ago * 60.0) as i64);
         blog.transition(LiveBlogStatus::Live, started)?;
         if b.status != LiveBlogStatus::Live {
             blog.transition(b.status, now - Duration::minutes(5))?;
         }
-        newsroom.store().update_live_blog(&blog).await.with_context(context)?;
+        newsroom
+            .store()
+            .update_live_blog(&blog)
+            .await
+            .with_context(context)?;
         for e in b.entries {
             let entry = LiveEntry {
                 id: domain::ids::LiveEntryId::new(),
@@ -134,7 +169,11 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
                 posted_at: domain::clock::truncate(now - Duration::minutes(e.minutes_ago)),
                 edited_at: None,
             };
-            newsroom.store().insert_live_entry(&entry).await.with_context(context)?;
+            newsroom
+                .store()
+                .insert_live_entry(&entry)
+                .await
+                .with_context(context)?;
             report.live_entries += 1;
         }
         report.live_blogs += 1;
@@ -145,14 +184,19 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
             let article = newsroom
                 .article_by_slug(&desk, &n.article_slug)
                 .await?
-                .with_context(|| format!("breaking news links unknown article {}", n.article_slug))?;
+                .with_context(|| {
+                    format!("breaking news links unknown article {}", n.article_slug)
+                })?;
             let input = IssueBreakingNewsInput {
                 headline: n.headline,
                 link: Some(BreakingLinkInput::Article(article.id)),
                 priority: n.priority,
                 expires_at: Some(now + Duration::minutes((n.expires_in_hours * 60.0) as i64)),
             };
-            newsroom.issue_breaking_news(&desk, input).await.context("breaking news")?;
+            newsroom
+                .issue_breaking_news(&desk, input)
+                .await
+                .context("breaking news")?;
             report.breaking_news += 1;
         }
     }
@@ -273,7 +317,11 @@ mod tests {
     fn the_demo_content_parses() {
         let demo: Demo = serde_json::from_str(DEMO).expect("demo.json parses");
         assert!(demo.articles.len() >= 30);
-        assert!(demo.articles.iter().any(|a| a.slug == "north-korea-russia-mutual-defence-pact"
-            && a.source.as_ref().is_some_and(|s| s.url.contains("independent.co.uk"))));
+        assert!(demo.articles.iter().any(|a| {
+            a.slug == "north-korea-russia-mutual-defence-pact"
+                && a.source
+                    .as_ref()
+                    .is_some_and(|s| s.url.contains("independent.co.uk"))
+        }));
     }
 }

@@ -38,13 +38,17 @@ impl Settings {
         };
         let bind = var("POLITMASTER_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let scheduler_ms = match var("POLITMASTER_SCHEDULER_INTERVAL_MS") {
-            Some(v) => v.parse().context("POLITMASTER_SCHEDULER_INTERVAL_MS must be milliseconds")?,
+            Some(v) => v
+                .parse()
+                .context("POLITMASTER_SCHEDULER_INTERVAL_MS must be milliseconds")?,
             None => 5_000,
         };
         Ok(Settings {
             database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             redis_url: var("REDIS_URL"),
-            bind: bind.parse().with_context(|| format!("POLITMASTER_BIND `{bind}` is not host:port"))?,
+            bind: bind
+                .parse()
+                .with_context(|| format!("POLITMASTER_BIND `{bind}` is not host:port"))?,
             seed_demo,
             scheduler_interval: std::time::Duration::from_millis(scheduler_ms),
         })
@@ -53,9 +57,12 @@ impl Settings {
     /// SQLite needs the directory of its file to exist.
     pub fn prepare_storage(&self) -> anyhow::Result<()> {
         if let Some(path) = sqlite_file(&self.database_url)
-            && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+            && let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         Ok(())
     }
@@ -76,13 +83,17 @@ impl fmt::Debug for Settings {
 
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }
 
 fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.contains(":memory:")).then_some(path)
 }
@@ -101,13 +112,19 @@ mod tests {
 
     #[test]
     fn credentials_are_redacted() {
-        assert_eq!(redact("postgres://app:secret@db:5432/news"), "postgres://***@db:5432/news");
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/news"),
+            "postgres://***@db:5432/news"
+        );
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 
     #[test]
     fn the_sqlite_file_path_is_found_in_the_url() {
-        assert_eq!(sqlite_file(DEFAULT_DATABASE_URL), Some("data/politmaster.db"));
+        assert_eq!(
+            sqlite_file(DEFAULT_DATABASE_URL),
+            Some("data/politmaster.db")
+        );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://x/y"), None);
     }

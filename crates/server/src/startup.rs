@@ -26,7 +26,9 @@ pub async fn open_newsroom(settings: &Settings) -> anyhow::Result<Newsroom> {
         .with_context(|| format!("cannot open database {}", redact(&settings.database_url)))?;
     database.migrate().await.context("migrations failed")?;
     let newsroom = Newsroom::new(Arc::new(database));
-    seed::sections(&newsroom).await.context("seeding sections failed")?;
+    seed::sections(&newsroom)
+        .await
+        .context("seeding sections failed")?;
     Ok(newsroom)
 }
 
@@ -40,13 +42,19 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let newsroom = open_newsroom(&settings).await?;
         if settings.seed_demo && seed::is_empty(&newsroom).await? {
-            let report = seed::demo(&newsroom).await.context("seeding demo content failed")?;
+            let report = seed::demo(&newsroom)
+                .await
+                .context("seeding demo content failed")?;
             tracing::info!(?report, "seeded demo content");
         }
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        Ok(Application { listener, newsroom, settings })
+        Ok(Application {
+            listener,
+            newsroom,
+            settings,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -58,12 +66,21 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let scheduler = tokio::spawn(run_scheduler(self.newsroom.clone(), self.settings.scheduler_interval, stop_rx));
+        let scheduler = tokio::spawn(run_scheduler(
+            self.newsroom.clone(),
+            self.settings.scheduler_interval,
+            stop_rx,
+        ));
         let router = api::router(self.newsroom);
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         let _ = stop_tx.send(true);
         let _ = scheduler.await;
         served.context("server error")

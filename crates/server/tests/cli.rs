@@ -10,7 +10,8 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("politmaster-cli-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("politmaster-cli-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch { dir }
     }
@@ -19,7 +20,10 @@ impl Scratch {
         Command::new(env!("CARGO_BIN_EXE_politmaster"))
             .args(args)
             .current_dir(&self.dir)
-            .env("DATABASE_URL", format!("sqlite://{}/cli.db?mode=rwc", self.dir.display()))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/cli.db?mode=rwc", self.dir.display()),
+            )
             .env_remove("REDIS_URL")
             .env("RUST_LOG", "warn")
             .output()
@@ -57,7 +61,10 @@ fn token_create_prints_a_secret_once_and_revoke_removes_it() {
     let out = scratch.run(&["token", "create", "--name", "desk", "--role", "editor"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let token = stdout(&out).trim().to_owned();
-    assert!(token.starts_with("pm_") && token.len() == 67, "unexpected token {token:?}");
+    assert!(
+        token.starts_with("pm_") && token.len() == 67,
+        "unexpected token {token:?}"
+    );
 
     let db = std::fs::read(scratch.dir.join("cli.db")).expect("database file");
     let stored_in_clear = db.windows(token.len()).any(|w| w == token.as_bytes());
@@ -66,7 +73,10 @@ fn token_create_prints_a_secret_once_and_revoke_removes_it() {
     let out = scratch.run(&["token", "revoke", "--name", "desk"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = scratch.run(&["token", "revoke", "--name", "desk"]);
-    assert!(!out.status.success(), "revoking twice should say nothing was revoked");
+    assert!(
+        !out.status.success(),
+        "revoking twice should say nothing was revoked"
+    );
 }
 
 #[test]
@@ -84,7 +94,11 @@ fn seed_demo_adds_content_once() {
     assert!(stdout(&first).contains("articles"), "{}", stdout(&first));
     let second = scratch.run(&["seed", "--demo"]);
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("seeded 0 authors, 0 articles"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("seeded 0 authors, 0 articles"),
+        "{}",
+        stdout(&second)
+    );
 }
 
 #[test]
@@ -92,11 +106,20 @@ fn schema_check_passes_for_the_checked_in_file_and_fails_for_a_stale_one() {
     let scratch = Scratch::new();
     let checked_in = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql");
     let out = scratch.run(&["schema", "--check", "--path", checked_in]);
-    assert!(out.status.success(), "schema.graphql is stale: run `cargo run -- schema > schema.graphql`\n{}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`\n{}",
+        stderr(&out)
+    );
 
     let stale = scratch.dir.join("stale.graphql");
     std::fs::write(&stale, "type Query { old: Int }\n").expect("write");
-    let out = scratch.run(&["schema", "--check", "--path", stale.to_str().expect("utf-8 path")]);
+    let out = scratch.run(&[
+        "schema",
+        "--check",
+        "--path",
+        stale.to_str().expect("utf-8 path"),
+    ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
 }
@@ -106,7 +129,13 @@ fn schema_prints_the_sdl() {
     let out = Scratch::new().run(&["schema"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let sdl = stdout(&out);
-    for field in ["articles(", "search(", "liveBlog(", "breakingNews", "createArticle("] {
+    for field in [
+        "articles(",
+        "search(",
+        "liveBlog(",
+        "breakingNews",
+        "createArticle(",
+    ] {
         assert!(sdl.contains(field), "the schema lacks {field}");
     }
 }

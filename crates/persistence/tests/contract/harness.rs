@@ -51,9 +51,22 @@ async fn admin(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr>
     sea_orm::Database::connect(options).await
 }
 
-/// `None` (after saying so) when PostgreSQL cannot be reached and is not
-/// required.
+/// A migrated PostgreSQL database of the test's own; `None` (after saying
+/// so) when PostgreSQL cannot be reached and is not required.
 pub async fn postgres() -> Option<TestDb> {
+    let (url, guard) = postgres_database().await?;
+    let db = Database::connect(&url)
+        .await
+        .expect("the test database opens");
+    db.migrate().await.expect("migrations run on PostgreSQL");
+    Some(TestDb {
+        db,
+        _postgres: Some(guard),
+    })
+}
+
+/// An empty PostgreSQL database: its URL, and the guard that drops it.
+pub async fn postgres_database() -> Option<(String, DropDatabase)> {
     // Remembered so that only the first test waits for the connect timeout.
     static UNREACHABLE: OnceLock<String> = OnceLock::new();
     let admin_url = admin_url();
@@ -83,17 +96,10 @@ pub async fn postgres() -> Option<TestDb> {
         .next()
         .and_then(|u| u.rsplit_once('/'))
         .expect("the PostgreSQL URL names a database");
-    let db = Database::connect(&format!("{base}/{name}"))
-        .await
-        .expect("the test database opens");
-    db.migrate().await.expect("migrations run on PostgreSQL");
-    Some(TestDb {
-        db,
-        _postgres: Some(guard),
-    })
+    Some((format!("{base}/{name}"), guard))
 }
 
-struct DropDatabase {
+pub struct DropDatabase {
     admin_url: String,
     name: String,
 }

@@ -264,3 +264,45 @@ async fn a_sqlite_file_takes_concurrent_writers() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// `down` undoes every step, and `up` after it rebuilds the same schema:
+/// the development loop works on both databases.
+#[tokio::test]
+async fn migrations_roll_back_and_forward() {
+    use migration::{Migrator, MigratorTrait};
+
+    let path = std::env::temp_dir().join(format!("pm-{}.db", uuid::Uuid::new_v4().simple()));
+    let sqlite = format!("sqlite://{}?mode=rwc", path.display());
+    let postgres = crate::harness::postgres_database().await;
+    let mut urls = vec![sqlite];
+    urls.extend(postgres.as_ref().map(|(url, _)| url.clone()));
+    for url in urls {
+        let conn = sea_orm::Database::connect(url.as_str())
+            .await
+            .expect("connect");
+        Migrator::up(&conn, None).await.expect("up");
+        Migrator::down(&conn, None).await.expect("down");
+        Migrator::up(&conn, None).await.expect("up again");
+        conn.close().await.expect("close");
+        let db = Database::connect(&url).await.expect("open");
+        db.migrate().await.expect("nothing pending");
+        let section = section(&db, "domestic-policies").await;
+        let article = published(draft(section.id, "after-rollback"), t0());
+        store(&db, article, &["Search"]).await;
+        assert_eq!(
+            db.count_search(&domain::ports::SearchQuery {
+                text: "headline".into(),
+                filter: Default::default(),
+                visibility: Visibility::Public,
+            })
+            .await
+            .expect("search"),
+            1,
+            "full-text search works after a rebuild: {url}"
+        );
+    }
+    drop(postgres);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
