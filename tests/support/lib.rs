@@ -95,6 +95,7 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
         bind: "127.0.0.1:0".parse().expect("valid address"),
         seed_demo: options.demo,
         scheduler_interval: options.scheduler_interval,
+        public_url: "http://news.test".to_owned(),
     };
     let app = Application::build(settings)
         .await

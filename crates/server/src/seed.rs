@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::Deserialize;
 
 use domain::auth::{Caller, Principal, Role};
@@ -55,7 +55,7 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
         role: Role::Admin,
     });
     let mut report = SeedReport::default();
-    let now = Utc::now();
+    let now = domain::clock::now();
 
     let mut authors: HashMap<String, AuthorId> = HashMap::new();
     for a in demo.authors {

@@ -22,11 +22,15 @@ pub struct Settings {
     pub seed_demo: bool,
     /// How often the scheduler looks for articles due to be published.
     pub scheduler_interval: std::time::Duration,
+    /// The site's public web address (no trailing slash), shown by `site`
+    /// and used for links readers follow.
+    pub public_url: String,
 }
 
 impl Settings {
     /// Reads `DATABASE_URL`, `REDIS_URL`, `POLITMASTER_BIND`,
-    /// `POLITMASTER_DEMO` and `POLITMASTER_SCHEDULER_INTERVAL_MS`.
+    /// `POLITMASTER_DEMO`, `POLITMASTER_SCHEDULER_INTERVAL_MS` and
+    /// `POLITMASTER_PUBLIC_URL`.
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let database_url = var("DATABASE_URL");
@@ -51,6 +55,7 @@ impl Settings {
                 .with_context(|| format!("POLITMASTER_BIND `{bind}` is not host:port"))?,
             seed_demo,
             scheduler_interval: std::time::Duration::from_millis(scheduler_ms),
+            public_url: public_url(var("POLITMASTER_PUBLIC_URL"))?,
         })
     }
 
@@ -77,6 +82,7 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("seed_demo", &self.seed_demo)
             .field("scheduler_interval", &self.scheduler_interval)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -96,6 +102,16 @@ fn sqlite_file(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+pub const DEFAULT_PUBLIC_URL: &str = "https://politmaster.example";
+
+fn public_url(value: Option<String>) -> anyhow::Result<String> {
+    let url = value.unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_owned());
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        bail!("POLITMASTER_PUBLIC_URL must be an http(s) URL, not `{url}`");
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
