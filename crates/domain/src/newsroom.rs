@@ -317,7 +317,19 @@ impl Newsroom {
             article.headline = rules::headline(&headline)?;
         }
         if let Some(slug) = input.slug {
-            article.slug = rules::slug("slug", &slug)?;
+            let slug = rules::slug("slug", &slug)?;
+            if slug != article.slug
+                && matches!(
+                    article.status,
+                    ArticleStatus::Published | ArticleStatus::Archived
+                )
+            {
+                return Err(Error::invalid(
+                    "slug",
+                    "the slug of a published article is stable: links to it must keep working",
+                ));
+            }
+            article.slug = slug;
         }
         if let Some(standfirst) = input.standfirst {
             article.standfirst = rules::standfirst(&standfirst)?;
@@ -634,7 +646,14 @@ impl Newsroom {
             blog.title = rules::headline(&title).map_err(retitle)?;
         }
         if let Some(slug) = input.slug {
-            blog.slug = rules::slug("slug", &slug)?;
+            let slug = rules::slug("slug", &slug)?;
+            if slug != blog.slug && blog.status != LiveBlogStatus::Scheduled {
+                return Err(Error::invalid(
+                    "slug",
+                    "the slug of a live blog that has started is stable: links to it must keep working",
+                ));
+            }
+            blog.slug = slug;
         }
         if let Some(summary) = input.summary {
             blog.summary = multi_line(&summary, 1000).map_err(|e| e.at("summary"))?;

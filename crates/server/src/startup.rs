@@ -76,7 +76,10 @@ impl Application {
             self.settings.scheduler_interval,
             stop_rx,
         ));
-        let site = api::SiteConfig { url: self.settings.public_url.clone(), ..api::SiteConfig::default() };
+        let site = api::SiteConfig {
+            url: self.settings.public_url.clone(),
+            ..api::SiteConfig::default()
+        };
         let router = api::router_with_site(self.newsroom, site);
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
         let served = axum::serve(self.listener, router)

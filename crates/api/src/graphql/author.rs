@@ -12,7 +12,7 @@ use crate::graphql::clearable;
 use crate::graphql::connection::{
     ArticleConnection, AuthorConnection, Connection, Edge, PageArgs, Total, page_cost,
 };
-use crate::graphql::context::{caller, newsroom};
+use crate::graphql::context::{desk, newsroom};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::{from_global, to_global};
 
@@ -146,7 +146,7 @@ impl AuthorMutations {
         ctx: &Context<'_>,
         input: CreateAuthorInput,
     ) -> ApiResult<Author> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let input = di::CreateAuthorInput {
             name: input.name,
             slug: input.slug,
@@ -167,7 +167,7 @@ impl AuthorMutations {
         ctx: &Context<'_>,
         input: UpdateAuthorInput,
     ) -> ApiResult<Author> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: AuthorId = from_global("input.id", &input.id)?;
         let update = di::UpdateAuthorInput {
             name: input.name,

@@ -8,7 +8,7 @@ use domain::inputs as di;
 use domain::live as dl;
 
 use crate::graphql::article::types::{Article, article_path};
-use crate::graphql::context::{caller, loaders, newsroom};
+use crate::graphql::context::{desk, loaders, newsroom};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::{from_global, to_global};
 
@@ -147,7 +147,7 @@ impl BreakingMutations {
         ctx: &Context<'_>,
         input: IssueBreakingNewsInput,
     ) -> ApiResult<BreakingNews> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let input = input.into_domain().map_err(|e| e.at("input"))?;
         let alert = newsroom
             .issue_breaking_news(caller, input)
@@ -158,7 +158,7 @@ impl BreakingMutations {
 
     /// Takes an alert down. Needs the EDITOR role.
     async fn retract_breaking_news(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BreakingNews> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: BreakingNewsId = from_global("id", &id)?;
         Ok(BreakingNews(
             newsroom.retract_breaking_news(caller, id).await?,

@@ -8,7 +8,7 @@ use domain::ids::ArticleId;
 
 use crate::graphql::article::inputs::{CreateArticleInput, UpdateArticleInput};
 use crate::graphql::article::types::Article;
-use crate::graphql::context::{caller, newsroom};
+use crate::graphql::context::{desk, newsroom};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::{from_global, to_global};
 
@@ -23,7 +23,7 @@ impl ArticleMutations {
         ctx: &Context<'_>,
         input: CreateArticleInput,
     ) -> ApiResult<Article> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let input = input.into_domain().map_err(|e| e.at("input"))?;
         let article = newsroom
             .create_article(caller, input)
@@ -39,7 +39,7 @@ impl ArticleMutations {
         ctx: &Context<'_>,
         input: UpdateArticleInput,
     ) -> ApiResult<Article> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let (id, expected_version, input) = input.into_domain().map_err(|e| e.at("input"))?;
         let article = newsroom
             .update_article(caller, id, expected_version, input)
@@ -56,14 +56,14 @@ impl ArticleMutations {
         id: ID,
         at: Option<DateTime<Utc>>,
     ) -> ApiResult<Article> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: ArticleId = from_global("id", &id)?;
         Ok(Article(newsroom.publish_article(caller, id, at).await?))
     }
 
     /// Takes an article back to `DRAFT`. Needs the EDITOR role.
     async fn unpublish_article(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Article> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: ArticleId = from_global("id", &id)?;
         Ok(Article(newsroom.unpublish_article(caller, id).await?))
     }
@@ -71,7 +71,7 @@ impl ArticleMutations {
     /// Withdraws an article from lists and search while keeping it for the
     /// record. Needs the EDITOR role.
     async fn archive_article(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Article> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: ArticleId = from_global("id", &id)?;
         Ok(Article(newsroom.archive_article(caller, id).await?))
     }
@@ -79,7 +79,7 @@ impl ArticleMutations {
     /// Deletes an article for good and returns its id. Needs the ADMIN
     /// role; editors archive instead.
     async fn delete_article(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: ArticleId = from_global("id", &id)?;
         Ok(to_global(newsroom.delete_article(caller, id).await?))
     }

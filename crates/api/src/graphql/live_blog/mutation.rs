@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use domain::ids::{AuthorId, LiveBlogId, LiveEntryId};
 use domain::inputs as di;
 
-use crate::graphql::context::{caller, newsroom};
+use crate::graphql::context::{desk, newsroom};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::{from_global, to_global};
 use crate::graphql::live_blog::types::{LiveBlog, LiveBlogStatus, LiveEntry};
@@ -73,7 +73,7 @@ impl LiveBlogMutations {
         ctx: &Context<'_>,
         input: CreateLiveBlogInput,
     ) -> ApiResult<LiveBlog> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let input = di::CreateLiveBlogInput {
             title: input.title,
             slug: input.slug,
@@ -92,7 +92,7 @@ impl LiveBlogMutations {
         ctx: &Context<'_>,
         input: UpdateLiveBlogInput,
     ) -> ApiResult<LiveBlog> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: LiveBlogId = from_global("input.id", &input.id)?;
         let update = di::UpdateLiveBlogInput {
             title: input.title,
@@ -115,7 +115,7 @@ impl LiveBlogMutations {
         id: ID,
         status: LiveBlogStatus,
     ) -> ApiResult<LiveBlog> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: LiveBlogId = from_global("id", &id)?;
         let blog = newsroom
             .set_live_blog_status(caller, id, status.into())
@@ -129,7 +129,7 @@ impl LiveBlogMutations {
         ctx: &Context<'_>,
         input: PostLiveEntryInput,
     ) -> ApiResult<LiveEntry> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let live_blog: LiveBlogId = from_global("input.liveBlog", &input.live_blog)?;
         let author: Option<AuthorId> = input
             .author
@@ -156,7 +156,7 @@ impl LiveBlogMutations {
         ctx: &Context<'_>,
         input: EditLiveEntryInput,
     ) -> ApiResult<LiveEntry> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: LiveEntryId = from_global("input.id", &input.id)?;
         let edit = di::EditLiveEntryInput {
             body: input.body,
@@ -172,7 +172,7 @@ impl LiveBlogMutations {
 
     /// Deletes an entry and returns its id.
     async fn delete_live_entry(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         let id: LiveEntryId = from_global("id", &id)?;
         let entry = newsroom.delete_live_entry(caller, id).await?;
         Ok(to_global(entry.id))
@@ -186,7 +186,7 @@ impl LiveBlogMutations {
         id: ID,
         #[graphql(default_with = "Some(true)")] pinned: Option<bool>,
     ) -> ApiResult<LiveEntry> {
-        let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
+        let (newsroom, caller) = (newsroom(ctx)?, desk(ctx)?);
         // An explicit null means the default, as if the argument were left out.
         let pinned = pinned.unwrap_or(true);
         let id: LiveEntryId = from_global("id", &id)?;
