@@ -1,4 +1,30 @@
 //! End-to-end tests: the real server on a random port, spoken to over real
-//! HTTP, each test on a fresh SQLite file and on its own PostgreSQL database.
+//! HTTP, each test on a fresh SQLite file and on its own PostgreSQL database
+//! (see `support/lib.rs` and its `both_backends!`).
 
+// The milestone's promise in one test.
 mod smoke;
+
+// Articles: writing, publishing, reading, finding.
+mod article_support;
+mod articles;
+mod atomicity;
+mod auth;
+mod filters;
+mod listing;
+mod publishing;
+mod search;
+mod validation;
+
+// Everything around them.
+mod authors;
+mod breaking;
+mod demo;
+mod http;
+mod live_blogs;
+mod live_entries;
+mod live_paging;
+mod live_pins;
+mod operations;
+mod site;
+mod tags;

@@ -561,10 +561,11 @@ impl Newsroom {
             .filter(|e| e.live_blog_id == blog && (!key_events_only || e.key_event))
             .ok_or_else(|| Error::invalid("around", "no such entry in this live blog"))?;
         let position = Position::new(SortValue::Time(centre.posted_at), centre.id.0);
-        let size = size.max(1);
-        let newer_wanted = (size - 1) / 2;
+        let others = size.max(1) - 1;
+        // Fetch enough on each side to fill the page alone, so that near
+        // either end of the blog the page is topped up from the other side.
         let newer = PageRequest {
-            limit: newer_wanted,
+            limit: others,
             direction: Direction::Backward,
             after: None,
             before: Some(position.clone()),
@@ -573,23 +574,26 @@ impl Newsroom {
             .store
             .live_entries(blog, key_events_only, &newer)
             .await?;
-        let older_wanted = size - 1 - u32::try_from(newer.items.len()).unwrap_or(0);
-        let older = PageRequest::first(older_wanted);
         let older = PageRequest {
             after: Some(position.clone()),
-            ..older
+            ..PageRequest::first(others)
         };
         let older = self
             .store
             .live_entries(blog, key_events_only, &older)
             .await?;
-        let mut items = newer.items;
+        let (newer_count, older_count) =
+            split_around(others as usize, newer.items.len(), older.items.len());
+
+        let skipped_newer = newer.items.len() - newer_count;
+        let skipped_older = older.items.len() > older_count;
+        let mut items: Vec<_> = newer.items.into_iter().skip(skipped_newer).collect();
         items.push((position, centre));
-        items.extend(older.items);
+        items.extend(older.items.into_iter().take(older_count));
         Ok(Page {
             items,
-            has_next_page: older.has_next_page,
-            has_previous_page: newer.has_previous_page,
+            has_next_page: skipped_older || older.has_next_page,
+            has_previous_page: skipped_newer > 0 || newer.has_previous_page,
         })
     }
 
@@ -851,6 +855,17 @@ impl Newsroom {
     }
 }
 
+/// How many of the `others` places around a centred entry go to newer and
+/// older entries: half each (the odd one to older), and what one side
+/// cannot fill goes to the other.
+fn split_around(others: usize, newer_available: usize, older_available: usize) -> (usize, usize) {
+    let newer_wanted = others / 2;
+    let older_wanted = others - newer_wanted;
+    let newer = newer_available.min(newer_wanted + older_wanted.saturating_sub(older_available));
+    let older = older_available.min(others - newer);
+    (newer, older)
+}
+
 fn validate_filter(filter: &ArticleFilter) -> Result<()> {
     if let (Some(after), Some(before)) = (filter.published_after, filter.published_before)
         && after >= before
@@ -890,4 +905,23 @@ fn clean_prefix(prefix: Option<&str>) -> Option<String> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| p.chars().take(60).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_around;
+
+    #[test]
+    fn a_centred_page_splits_evenly_in_the_middle_of_a_blog() {
+        assert_eq!(split_around(4, 10, 10), (2, 2));
+        assert_eq!(split_around(5, 10, 10), (2, 3));
+    }
+
+    #[test]
+    fn a_centred_page_tops_up_from_the_other_side_near_an_end() {
+        assert_eq!(split_around(4, 10, 0), (4, 0));
+        assert_eq!(split_around(4, 1, 10), (1, 3));
+        assert_eq!(split_around(4, 1, 1), (1, 1));
+        assert_eq!(split_around(0, 5, 5), (0, 0));
+    }
 }
