@@ -23,6 +23,10 @@ pub enum Error {
     Forbidden(Role),
     #[error("{0}")]
     CursorInvalid(String),
+    /// A subscriber fell too far behind to be kept up; it may resume from
+    /// the cursor of the last event it received.
+    #[error("the subscriber fell too far behind and was closed; resume from your last cursor")]
+    SlowConsumer,
     /// Anything the client cannot fix. The message is for logs only.
     #[error("internal error: {0}")]
     Internal(String),

@@ -8,7 +8,9 @@
 pub mod auth;
 pub mod clock;
 pub mod content;
+pub mod delivery;
 pub mod error;
+pub mod events;
 pub mod html;
 pub mod ids;
 pub mod inputs;

@@ -23,7 +23,7 @@ storage_names!(LiveBlogStatus {
     Scheduled => "SCHEDULED", Live => "LIVE", Paused => "PAUSED", Ended => "ENDED",
 });
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveBlog {
     pub id: LiveBlogId,
     pub slug: Slug,
@@ -64,7 +64,7 @@ impl LiveBlog {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveEntry {
     pub id: LiveEntryId,
     pub live_blog_id: LiveBlogId,
@@ -129,13 +129,13 @@ pub enum BreakingPriority {
 storage_names!(BreakingPriority { Normal => "NORMAL", High => "HIGH", Urgent => "URGENT" });
 
 /// Where a breaking-news banner points.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BreakingLink {
     Article(ArticleId),
     Url(WebUrl),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakingNews {
     pub id: BreakingNewsId,
     pub headline: String,

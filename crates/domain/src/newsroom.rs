@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use crate::auth::{Caller, IssuedToken, Role, StoredToken, Visibility, hash_token, token_secret};
 use crate::clock;
 use crate::content::{Article, ArticleStatus, Author, Section, Source, Tag, rules};
+use crate::delivery;
 use crate::error::{Error, Result};
+use crate::events::{Event, EventRecord, Stream};
 use crate::ids::{
     ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId, TokenId,
 };
@@ -19,21 +21,56 @@ use crate::live::{
     BreakingLink, BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry, NewBreakingNews, entry_body,
 };
 use crate::page::{Direction, Page, PageRequest, Position, SortValue};
-use crate::ports::{ArticleFilter, ArticleOrder, ArticleQuery, SearchHit, SearchQuery, Store};
+use crate::ports::{
+    ArticleFilter, ArticleOrder, ArticleQuery, EventBus, SearchHit, SearchQuery, Store,
+};
 use crate::text::{Slug, WebUrl, multi_line, single_line};
 
 #[derive(Clone)]
 pub struct Newsroom {
     store: Arc<dyn Store>,
+    bus: Arc<dyn EventBus>,
 }
 
 impl Newsroom {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Newsroom { store }
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Self {
+        Newsroom { store, bus }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        &self.bus
+    }
+
+    /// Announces committed events. Called only after the transaction that
+    /// appended them has committed, so a subscriber that hears of an event
+    /// can always read it from the log.
+    async fn announce(&self, records: Vec<EventRecord>) {
+        if !records.is_empty() {
+            self.bus.publish(&records).await;
+        }
+    }
+
+    // ----- live delivery ----------------------------------------------------
+
+    /// The events of `stream`: with `after` (a cursor), first every event
+    /// after it, then live ones; each exactly once and in order.
+    pub async fn events(
+        &self,
+        stream: Stream,
+        after: Option<&str>,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Arc<EventRecord>>>> {
+        let log: Arc<dyn crate::ports::EventLog> = self.store.clone();
+        delivery::subscribe(log, self.bus.as_ref(), stream, after).await
+    }
+
+    /// The position of the latest event of `stream`, to subscribe from.
+    pub async fn stream_cursor(&self, stream: Stream) -> Result<crate::events::EventCursor> {
+        let seq = self.store.latest_seq(&stream).await?;
+        Ok(crate::events::EventCursor { stream, seq })
     }
 
     // ----- who is calling -------------------------------------------------
@@ -310,6 +347,7 @@ impl Newsroom {
     ) -> Result<Article> {
         caller.require(Role::Editor)?;
         let mut article = self.editable_article(id).await?;
+        let was_published = article.is_public();
         if article.version != expected_version {
             return Err(stale(&article, expected_version));
         }
@@ -367,7 +405,8 @@ impl Newsroom {
         if let Some(src) = input.source {
             article.source = src.map(source).transpose()?;
         }
-        self.save(article, tags.as_deref(), expected_version).await
+        self.save(article, was_published, tags.as_deref(), expected_version)
+            .await
     }
 
     /// Publishes now, at a past time (backdating an imported item), or
@@ -380,6 +419,7 @@ impl Newsroom {
     ) -> Result<Article> {
         caller.require(Role::Editor)?;
         let mut article = self.editable_article(id).await?;
+        let was_published = article.is_public();
         if article.body.is_blank() {
             return Err(Error::invalid(
                 "id",
@@ -402,26 +442,28 @@ impl Newsroom {
             }
         }
         let version = article.version;
-        self.save(article, None, version).await
+        self.save(article, was_published, None, version).await
     }
 
     pub async fn unpublish_article(&self, caller: &Caller, id: ArticleId) -> Result<Article> {
         caller.require(Role::Editor)?;
         let mut article = self.editable_article(id).await?;
+        let was_published = article.is_public();
         article.status = ArticleStatus::Draft;
         article.published_at = None;
         article.scheduled_at = None;
         let version = article.version;
-        self.save(article, None, version).await
+        self.save(article, was_published, None, version).await
     }
 
     pub async fn archive_article(&self, caller: &Caller, id: ArticleId) -> Result<Article> {
         caller.require(Role::Editor)?;
         let mut article = self.editable_article(id).await?;
+        let was_published = article.is_public();
         article.status = ArticleStatus::Archived;
         article.scheduled_at = None;
         let version = article.version;
-        self.save(article, None, version).await
+        self.save(article, was_published, None, version).await
     }
 
     /// Deleting destroys history and breaks links, so it takes an admin;
@@ -439,11 +481,12 @@ impl Newsroom {
     pub async fn publish_due(&self, now: DateTime<Utc>) -> Result<Vec<Article>> {
         let mut published = Vec::new();
         for mut article in self.store.due_scheduled_articles(now, 100).await? {
+            let was_published = false;
             let version = article.version;
             article.published_at = article.scheduled_at.or(Some(now));
             article.scheduled_at = None;
             article.status = ArticleStatus::Published;
-            match self.save(article, None, version).await {
+            match self.save(article, was_published, None, version).await {
                 Ok(article) => published.push(article),
                 // Another node (or an editor) got there first.
                 Err(Error::Conflict(_)) => {}
@@ -460,17 +503,36 @@ impl Newsroom {
             .ok_or(Error::NotFound("article"))
     }
 
+    /// Stores a changed article with the events it causes: always
+    /// `ArticleUpdated`, and `ArticlePublished` when it became public.
     async fn save(
         &self,
         mut article: Article,
+        was_published: bool,
         tags: Option<&[(Slug, String)]>,
         expected_version: i32,
     ) -> Result<Article> {
         article.version = expected_version + 1;
         article.updated_at = clock::now();
-        self.store
-            .update_article(&article, tags, expected_version)
-            .await
+        let (article_id, section_id, version) = (article.id, article.section_id, article.version);
+        let mut events = vec![Event::ArticleUpdated {
+            article_id,
+            section_id,
+            version,
+        }];
+        if article.status == ArticleStatus::Published && !was_published {
+            events.push(Event::ArticlePublished {
+                article_id,
+                section_id,
+                version,
+            });
+        }
+        let (article, records) = self
+            .store
+            .update_article(&article, tags, expected_version, &events)
+            .await?;
+        self.announce(records).await;
+        Ok(article)
     }
 
     async fn section_id(&self, field: &str, slug: &str) -> Result<SectionId> {
@@ -666,7 +728,7 @@ impl Newsroom {
             blog.section_id = self.section_id("section", &section).await?;
         }
         blog.updated_at = clock::now();
-        self.store.update_live_blog(&blog).await?;
+        self.store.update_live_blog(&blog, &[]).await?;
         Ok(blog)
     }
 
@@ -686,7 +748,9 @@ impl Newsroom {
             return Ok(blog);
         }
         blog.transition(status, clock::now())?;
-        self.store.update_live_blog(&blog).await?;
+        let event = Event::LiveBlogStatusChanged { blog: blog.clone() };
+        let records = self.store.update_live_blog(&blog, &[event]).await?;
+        self.announce(records).await;
         Ok(blog)
     }
 
@@ -722,7 +786,11 @@ impl Newsroom {
             posted_at: clock::now(),
             edited_at: None,
         };
-        self.store.insert_live_entry(&entry).await?;
+        let event = Event::LiveEntryPosted {
+            entry: entry.clone(),
+        };
+        let records = self.store.insert_live_entry(&entry, &[event]).await?;
+        self.announce(records).await;
         Ok(entry)
     }
 
@@ -748,7 +816,11 @@ impl Newsroom {
             entry.media = rules::media(media)?;
         }
         entry.edited_at = Some(clock::now());
-        self.store.update_live_entry(&entry).await?;
+        let event = Event::LiveEntryEdited {
+            entry: entry.clone(),
+        };
+        let records = self.store.update_live_entry(&entry, &[event]).await?;
+        self.announce(records).await;
         Ok(entry)
     }
 
@@ -759,9 +831,12 @@ impl Newsroom {
             .live_entry_by_id(id)
             .await?
             .ok_or(Error::NotFound("live entry"))?;
-        if !self.store.delete_live_entry(id).await? {
-            return Err(Error::NotFound("live entry"));
-        }
+        let event = Event::LiveEntryDeleted {
+            live_blog_id: entry.live_blog_id,
+            entry_id: id,
+        };
+        let records = self.store.delete_live_entry(id, &[event]).await?;
+        self.announce(records).await;
         Ok(entry)
     }
 
@@ -781,7 +856,11 @@ impl Newsroom {
             return Ok(entry);
         }
         entry.pinned = pinned;
-        self.store.update_live_entry(&entry).await?;
+        let event = Event::LiveEntryPinned {
+            entry: entry.clone(),
+        };
+        let records = self.store.update_live_entry(&entry, &[event]).await?;
+        self.announce(records).await;
         Ok(entry)
     }
 
@@ -831,7 +910,11 @@ impl Newsroom {
             expires_at: request.expires_at,
             retracted_at: None,
         };
-        self.store.insert_breaking_news(&alert).await?;
+        let event = Event::BreakingNewsIssued {
+            alert: alert.clone(),
+        };
+        let records = self.store.insert_breaking_news(&alert, &[event]).await?;
+        self.announce(records).await;
         Ok(alert)
     }
 
@@ -850,7 +933,11 @@ impl Newsroom {
             return Ok(alert);
         }
         alert.retracted_at = Some(clock::now());
-        self.store.update_breaking_news(&alert).await?;
+        let event = Event::BreakingNewsRetracted {
+            alert: alert.clone(),
+        };
+        let records = self.store.update_breaking_news(&alert, &[event]).await?;
+        self.announce(records).await;
         Ok(alert)
     }
 }

@@ -1,7 +1,12 @@
-//! What the newsroom needs from storage, as traits the persistence crate
-//! implements. Every write method is one transaction: it either happens
-//! whole or not at all, and unique-key clashes come back as
-//! [`Error::Conflict`], never as a driver error.
+//! What the newsroom needs from storage and from the event bus, as traits
+//! the persistence and events crates implement. Every write method is one
+//! transaction: it either happens whole or not at all, and unique-key
+//! clashes come back as [`crate::Error::Conflict`], never as a driver error.
+//!
+//! Writes that readers can subscribe to take the [`Event`]s they cause and
+//! append them to the event log in the same transaction, returning them as
+//! committed (with their sequence numbers) for the newsroom to publish on
+//! the bus after the commit.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::{Principal, StoredToken, Visibility};
 use crate::content::{Article, ArticleKind, ArticleStatus, Author, NewSection, Section, Tag};
 use crate::error::Result;
+use crate::events::{Event, EventRecord, Stream};
 use crate::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
 use crate::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use crate::page::{Page, PageRequest};
@@ -149,14 +155,16 @@ pub trait ArticleRepository: Send + Sync {
     /// display names) when they do not exist yet. Returns it as stored.
     async fn insert_article(&self, article: &Article, tags: &[(Slug, String)]) -> Result<Article>;
     /// Overwrites the article if its stored version is still
-    /// `expected_version`, else [`crate::Error::Conflict`]. `tags`, when
-    /// given, replace the article's tags. Returns it as stored.
+    /// `expected_version`, else [`crate::Error::Conflict`] (and no event is
+    /// appended). `tags`, when given, replace the article's tags. Returns it
+    /// as stored, with the committed events.
     async fn update_article(
         &self,
         article: &Article,
         tags: Option<&[(Slug, String)]>,
         expected_version: i32,
-    ) -> Result<Article>;
+        events: &[Event],
+    ) -> Result<(Article, Vec<EventRecord>)>;
     /// Returns whether the article existed.
     async fn delete_article(&self, id: ArticleId) -> Result<bool>;
     /// Scheduled articles whose time has come (for the publishing worker).
@@ -175,7 +183,8 @@ pub trait LiveBlogRepository: Send + Sync {
     ) -> Result<Page<LiveBlog>>;
     async fn count_live_blogs(&self, status: Option<LiveBlogStatus>) -> Result<u64>;
     async fn insert_live_blog(&self, blog: &LiveBlog) -> Result<()>;
-    async fn update_live_blog(&self, blog: &LiveBlog) -> Result<()>;
+    async fn update_live_blog(&self, blog: &LiveBlog, events: &[Event])
+    -> Result<Vec<EventRecord>>;
 
     /// Newest first by posting time (cursor name [`LIVE_ENTRIES_CURSOR`]).
     async fn live_entries(
@@ -189,11 +198,24 @@ pub trait LiveBlogRepository: Send + Sync {
     async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>>;
     /// Stores the entry; a pinned entry unpins the blog's other entries in
     /// the same transaction, so a blog has at most one pinned entry.
-    async fn insert_live_entry(&self, entry: &LiveEntry) -> Result<()>;
+    async fn insert_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>>;
     /// Overwrites the entry, with the same pinning rule as insert.
-    async fn update_live_entry(&self, entry: &LiveEntry) -> Result<()>;
-    /// Returns whether the entry existed.
-    async fn delete_live_entry(&self, id: LiveEntryId) -> Result<bool>;
+    async fn update_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>>;
+    /// Deletes the entry; [`crate::Error::NotFound`] (and no event) when
+    /// it does not exist.
+    async fn delete_live_entry(
+        &self,
+        id: LiveEntryId,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>>;
 }
 
 #[async_trait]
@@ -201,8 +223,16 @@ pub trait BreakingNewsRepository: Send + Sync {
     /// Not retracted and not expired at `now`, newest first.
     async fn active_breaking_news(&self, now: DateTime<Utc>) -> Result<Vec<BreakingNews>>;
     async fn breaking_news_by_id(&self, id: BreakingNewsId) -> Result<Option<BreakingNews>>;
-    async fn insert_breaking_news(&self, alert: &BreakingNews) -> Result<()>;
-    async fn update_breaking_news(&self, alert: &BreakingNews) -> Result<()>;
+    async fn insert_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>>;
+    async fn update_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>>;
 }
 
 #[async_trait]
@@ -211,6 +241,21 @@ pub trait TokenRepository: Send + Sync {
     /// Revokes every token with this name; returns how many.
     async fn revoke_tokens(&self, name: &str) -> Result<u64>;
     async fn principal_by_token_hash(&self, hash: &str) -> Result<Option<Principal>>;
+}
+
+/// The durable event log that subscriptions replay from.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events of `stream` with a sequence above `after`, in order, at most
+    /// `limit` of them.
+    async fn events_after(
+        &self,
+        stream: &Stream,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>>;
+    /// The sequence of the stream's latest event; 0 when it has none.
+    async fn latest_seq(&self, stream: &Stream) -> Result<i64>;
 }
 
 /// Everything the newsroom stores, behind one object chosen at start-up.
@@ -223,6 +268,7 @@ pub trait Store:
     + LiveBlogRepository
     + BreakingNewsRepository
     + TokenRepository
+    + EventLog
     + Send
     + Sync
     + 'static
@@ -232,4 +278,33 @@ pub trait Store:
     /// SQL statements executed since start-up, for `/metrics` and for tests
     /// that prove a page costs a constant number of queries.
     fn statements_executed(&self) -> u64;
+}
+
+/// What a bus subscription yields.
+#[derive(Debug, Clone)]
+pub enum BusMessage {
+    /// An event, as committed. Within a stream these arrive in sequence
+    /// order as a rule, but not by guarantee: a gap or a repeat is possible
+    /// and subscribers check sequence numbers.
+    Event(std::sync::Arc<EventRecord>),
+    /// The bus may have lost messages (a reconnect to Redis): re-read the
+    /// log from the last sequence seen.
+    Resync,
+    /// This subscriber fell so far behind that its bounded buffer overflowed.
+    Lagged,
+}
+
+/// Carries committed events to every node. Best effort: delivery
+/// guarantees come from the log, which subscribers re-read on any doubt.
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Announces committed events. Failures are logged, never returned: the
+    /// write has happened, and subscribers will find it in the log.
+    async fn publish(&self, records: &[EventRecord]);
+    /// Live messages of one stream, from now on. The stream ends only when
+    /// the bus shuts down.
+    fn subscribe(&self, stream: &Stream) -> futures::stream::BoxStream<'static, BusMessage>;
+    /// Whether the bus is connected (for readiness); an in-process bus
+    /// always is.
+    fn is_connected(&self) -> bool;
 }
