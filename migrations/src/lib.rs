@@ -14,6 +14,7 @@ mod m20261128_000001_content;
 mod m20261128_000002_search;
 mod m20261128_000003_live;
 mod m20261128_000004_tokens;
+mod m20261128_000005_events;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_search::Migration),
             Box::new(m20261128_000003_live::Migration),
             Box::new(m20261128_000004_tokens::Migration),
+            Box::new(m20261128_000005_events::Migration),
         ]
     }
 }

@@ -16,6 +16,11 @@ mod publishing;
 mod search;
 mod validation;
 
+// Live delivery: subscriptions, resuming, nodes, faults.
+mod delivery;
+mod delivery_nodes;
+mod delivery_support;
+
 // Everything around them.
 mod authors;
 mod breaking;

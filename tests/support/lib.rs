@@ -5,6 +5,9 @@
 //! server they skip with a message, unless `POLITMASTER_REQUIRE_SERVICES=1`
 //! (as in CI), where a missing service fails the test.
 
+pub mod redis;
+pub mod ws;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,9 +36,12 @@ pub fn services_required() -> bool {
     std::env::var("POLITMASTER_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
 }
 
+#[derive(Clone)]
 pub struct Options {
     pub demo: bool,
     pub scheduler_interval: Duration,
+    /// Use the Redis bus at this URL; `None`: the in-process bus.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Options {
@@ -43,8 +49,44 @@ impl Default for Options {
         Options {
             demo: false,
             scheduler_interval: Duration::from_secs(3600),
+            redis_url: None,
         }
     }
+}
+
+/// The shared Redis of the machine, for tests of the Redis bus.
+pub fn redis_url() -> String {
+    std::env::var("POLITMASTER_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// `options` with the Redis bus on the shared Redis, or `None` (after
+/// saying why) when Redis is unreachable and not required.
+pub async fn with_redis(options: Options) -> Option<Options> {
+    let url = redis_url();
+    let host = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let connect = tokio::net::TcpStream::connect(host);
+    let reachable = tokio::time::timeout(Duration::from_secs(2), connect)
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if reachable {
+        return Some(Options {
+            redis_url: Some(url),
+            ..options
+        });
+    }
+    if services_required() {
+        panic!("Redis is required but not reachable at {url}");
+    }
+    eprintln!(
+        "SKIPPED: Redis is not reachable at {url}; set POLITMASTER_REQUIRE_SERVICES=1 to fail instead"
+    );
+    None
 }
 
 pub struct TestApp {
@@ -54,6 +96,8 @@ pub struct TestApp {
     pub editor_token: String,
     pub admin_token: String,
     database_url: String,
+    options: Options,
+    redis_prefix: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     cleanup: Cleanup,
@@ -62,6 +106,8 @@ pub struct TestApp {
 enum Cleanup {
     SqliteFile(PathBuf),
     PostgresDatabase(String),
+    /// Another node of a database that some other app owns.
+    Nothing,
 }
 
 /// Starts the app on `backend`, or returns `None` (after saying why) when
@@ -89,9 +135,24 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
             Err(error) => panic!("PostgreSQL is required but not reachable: {error:#}"),
         },
     };
+    // Each app family gets its own channels, so parallel tests sharing one
+    // Redis never hear each other.
+    let redis_prefix = format!("pmtest-{}", uuid::Uuid::new_v4().simple());
+    Some(start(backend, database_url, cleanup, options, redis_prefix).await)
+}
+
+/// Builds and runs one node; tokens are issued through it.
+async fn start(
+    backend: Backend,
+    database_url: String,
+    cleanup: Cleanup,
+    options: Options,
+    redis_prefix: String,
+) -> TestApp {
     let settings = Settings {
         database_url: database_url.clone(),
-        redis_url: None,
+        redis_url: options.redis_url.clone(),
+        redis_prefix: redis_prefix.clone(),
         bind: "127.0.0.1:0".parse().expect("valid address"),
         seed_demo: options.demo,
         scheduler_interval: options.scheduler_interval,
@@ -100,18 +161,15 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
     let app = Application::build(settings)
         .await
         .expect("the application builds");
-    let editor_token = app
-        .newsroom()
+    let newsroom = app.newsroom();
+    let editor = newsroom
         .issue_token("test-editor", Role::Editor, random())
         .await
-        .expect("token")
-        .secret;
-    let admin_token = app
-        .newsroom()
+        .expect("token");
+    let admin = newsroom
         .issue_token("test-admin", Role::Admin, random())
         .await
-        .expect("token")
-        .secret;
+        .expect("token");
     let addr = app.local_addr();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -121,17 +179,19 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
         .await
         .expect("the server runs");
     });
-    Some(TestApp {
+    TestApp {
         addr,
         backend,
         http: reqwest::Client::new(),
-        editor_token,
-        admin_token,
+        editor_token: editor.secret,
+        admin_token: admin.secret,
         database_url,
+        options,
+        redis_prefix,
         shutdown: Some(shutdown),
         server: Some(server),
         cleanup,
-    })
+    }
 }
 
 fn random() -> [u8; 32] {
@@ -159,6 +219,41 @@ async fn create_postgres_database() -> anyhow::Result<(String, String)> {
 }
 
 impl TestApp {
+    /// Another node of the same deployment: same database, same bus.
+    pub async fn another_node(&self) -> TestApp {
+        self.another_node_with(self.options.clone()).await
+    }
+
+    /// Another node on the same database and Redis channels, with options
+    /// of its own (another scheduler interval, say).
+    pub async fn another_node_with(&self, options: Options) -> TestApp {
+        let (url, prefix) = (self.database_url.clone(), self.redis_prefix.clone());
+        start(self.backend, url, Cleanup::Nothing, options, prefix).await
+    }
+
+    /// Stops the server gracefully (open sockets are closed) and waits for
+    /// it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+    }
+
+    /// The Redis URL of this app's bus, if it uses Redis.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.options.redis_url.as_deref()
+    }
+
+    /// A WebSocket connection speaking `protocol`, anonymous.
+    pub async fn ws(&self, protocol: ws::Protocol) -> ws::Connection {
+        ws::Connection::open(self.addr, protocol, None)
+            .await
+            .expect("the WebSocket opens")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -249,6 +344,7 @@ impl Drop for TestApp {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
+            Cleanup::Nothing => {}
             Cleanup::PostgresDatabase(name) => {
                 // Drop runs outside async context guarantees, so the database
                 // is dropped from a thread with its own small runtime.

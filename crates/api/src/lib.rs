@@ -15,24 +15,62 @@
 //!   `errors` (the one mapping to `extensions.code`), `connection` (Relay
 //!   pages with a lazy `totalCount`), `loaders` (batching against N+1) and
 //!   `context` (per-request caller and loaders).
-//! - [`http`]: GraphQL over HTTP per the spec, WebSocket upgrades, GraphiQL,
-//!   `/healthz`, `/readyz`, `/metrics`.
+//! - [`graphql::subscription`]: the `Subscription` root (live blogs,
+//!   breaking news, articles), fed by the newsroom's gap-free event
+//!   streams.
+//! - [`http`]: GraphQL over HTTP per the spec, WebSocket (both protocols,
+//!   keep-alive, graceful shutdown), GraphiQL, `/healthz`, `/readyz`,
+//!   `/metrics`.
 
 pub mod graphql;
 pub mod http;
 
 pub use graphql::site::{PublisherConfig, SiteConfig};
+pub use http::Options;
+pub use http::shutdown::Shutdown;
+pub use http::ws::WebSocketConfig;
 
 /// The whole HTTP application, serving `newsroom`, with the default site
 /// description.
 pub fn router(newsroom: domain::Newsroom) -> axum::Router {
-    http::router(newsroom, SiteConfig::default())
+    http::router(newsroom, Options::default())
 }
 
 /// Like [`router`], with the site and publisher shown by the `site` query
 /// taken from configuration.
 pub fn router_with_site(newsroom: domain::Newsroom, site: SiteConfig) -> axum::Router {
-    http::router(newsroom, site)
+    router_with_options(
+        newsroom,
+        Options {
+            site,
+            ..Options::default()
+        },
+    )
+}
+
+/// Like [`router_with_site`], for a server that shuts down gracefully:
+/// [`Shutdown::trigger`] closes every open WebSocket with `1012` (clients
+/// reconnect and resume from their last cursor) and fails `/readyz`; then
+/// await [`Shutdown::drained`] (with a timeout) before exiting, since axum
+/// does not wait for upgraded connections. See [`http::shutdown`].
+pub fn router_with(
+    newsroom: domain::Newsroom,
+    site: SiteConfig,
+    shutdown: Shutdown,
+) -> axum::Router {
+    router_with_options(
+        newsroom,
+        Options {
+            site,
+            shutdown,
+            ..Options::default()
+        },
+    )
+}
+
+/// The router with every setting spelled out (WebSocket keep-alive too).
+pub fn router_with_options(newsroom: domain::Newsroom, options: Options) -> axum::Router {
+    http::router(newsroom, options)
 }
 
 /// The schema in SDL, for `politmaster schema` and the drift test of

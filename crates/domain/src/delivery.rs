@@ -116,3 +116,212 @@ impl Delivery {
         Err(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::Utc;
+    use futures::channel::mpsc;
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::events::{Event, EventCursor};
+    use crate::ids::{ArticleId, SectionId};
+
+    /// An in-memory log of one stream.
+    #[derive(Default)]
+    struct Log(Mutex<Vec<EventRecord>>);
+
+    impl Log {
+        fn append(&self, seq: i64) -> Arc<EventRecord> {
+            let record = record(seq);
+            self.0.lock().unwrap().push(record.clone());
+            Arc::new(record)
+        }
+    }
+
+    #[async_trait]
+    impl EventLog for Log {
+        async fn events_after(
+            &self,
+            _: &Stream,
+            after: i64,
+            limit: u32,
+        ) -> Result<Vec<EventRecord>> {
+            let log = self.0.lock().unwrap();
+            Ok(log
+                .iter()
+                .filter(|r| r.seq > after)
+                .take(limit as usize)
+                .cloned()
+                .collect())
+        }
+
+        async fn latest_seq(&self, _: &Stream) -> Result<i64> {
+            Ok(self.0.lock().unwrap().last().map_or(0, |r| r.seq))
+        }
+    }
+
+    /// A bus whose one subscription is fed by the test.
+    struct Bus(Mutex<Option<mpsc::UnboundedReceiver<BusMessage>>>);
+
+    #[async_trait]
+    impl EventBus for Bus {
+        async fn publish(&self, _: &[EventRecord]) {}
+
+        fn subscribe(&self, _: &Stream) -> BoxStream<'static, BusMessage> {
+            self.0
+                .lock()
+                .unwrap()
+                .take()
+                .expect("one subscription per test")
+                .boxed()
+        }
+
+        fn is_connected(&self) -> bool {
+            true
+        }
+    }
+
+    fn record(seq: i64) -> EventRecord {
+        let event = Event::ArticleUpdated {
+            article_id: ArticleId::new(),
+            section_id: SectionId::new(),
+            version: 1,
+        };
+        EventRecord {
+            stream: Stream::Articles,
+            seq,
+            occurred_at: Utc::now(),
+            event,
+        }
+    }
+
+    fn setup() -> (Arc<Log>, Bus, mpsc::UnboundedSender<BusMessage>) {
+        let (tx, rx) = mpsc::unbounded();
+        (Arc::new(Log::default()), Bus(Mutex::new(Some(rx))), tx)
+    }
+
+    fn cursor(seq: i64) -> String {
+        EventCursor {
+            stream: Stream::Articles,
+            seq,
+        }
+        .encode()
+    }
+
+    /// Takes `n` items, failing the test instead of hanging if they do not come.
+    fn take(
+        events: &mut BoxStream<'static, Result<Arc<EventRecord>>>,
+        n: usize,
+    ) -> Vec<Result<i64>> {
+        block_on(async {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                match futures::FutureExt::now_or_never(events.next()) {
+                    Some(Some(item)) => out.push(item.map(|r| r.seq)),
+                    Some(None) => break,
+                    None => panic!("the stream waits for more after {out:?}"),
+                }
+            }
+            out
+        })
+    }
+
+    fn seqs(items: Vec<Result<i64>>) -> Vec<i64> {
+        items.into_iter().map(|r| r.expect("an event")).collect()
+    }
+
+    #[test]
+    fn replay_then_live_without_duplicates() {
+        let (log, bus, live) = setup();
+        let (_, _, r3) = (log.append(1), log.append(2), log.append(3));
+        let mut events = block_on(subscribe(
+            log.clone(),
+            &bus,
+            Stream::Articles,
+            Some(&cursor(1)),
+        ))
+        .unwrap();
+        // Announced while the replay ran: already replayed, so dropped.
+        live.unbounded_send(BusMessage::Event(r3)).unwrap();
+        let r4 = log.append(4);
+        live.unbounded_send(BusMessage::Event(r4)).unwrap();
+        assert_eq!(seqs(take(&mut events, 3)), [2, 3, 4]);
+    }
+
+    #[test]
+    fn without_a_cursor_only_new_events_arrive() {
+        let (log, bus, live) = setup();
+        log.append(1);
+        let mut events = block_on(subscribe(log.clone(), &bus, Stream::Articles, None)).unwrap();
+        let r2 = log.append(2);
+        live.unbounded_send(BusMessage::Event(r2)).unwrap();
+        assert_eq!(seqs(take(&mut events, 1)), [2]);
+    }
+
+    #[test]
+    fn a_gap_on_the_bus_is_filled_from_the_log() {
+        let (log, bus, live) = setup();
+        let mut events = block_on(subscribe(log.clone(), &bus, Stream::Articles, None)).unwrap();
+        let _lost = log.append(1);
+        let r2 = log.append(2);
+        live.unbounded_send(BusMessage::Event(r2.clone())).unwrap();
+        live.unbounded_send(BusMessage::Event(r2)).unwrap();
+        let r3 = log.append(3);
+        live.unbounded_send(BusMessage::Event(r3)).unwrap();
+        assert_eq!(seqs(take(&mut events, 3)), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_resync_rereads_the_log() {
+        let (log, bus, live) = setup();
+        let mut events = block_on(subscribe(log.clone(), &bus, Stream::Articles, None)).unwrap();
+        log.append(1);
+        log.append(2);
+        live.unbounded_send(BusMessage::Resync).unwrap();
+        assert_eq!(seqs(take(&mut events, 2)), [1, 2]);
+    }
+
+    #[test]
+    fn a_lagging_subscriber_is_closed_as_a_slow_consumer() {
+        let (log, bus, live) = setup();
+        let mut events = block_on(subscribe(log.clone(), &bus, Stream::Articles, None)).unwrap();
+        live.unbounded_send(BusMessage::Lagged).unwrap();
+        let items = take(&mut events, 2);
+        assert_eq!(items.len(), 1, "the stream ends after the error");
+        assert!(matches!(items[0], Err(Error::SlowConsumer)));
+    }
+
+    #[test]
+    fn a_cursor_ahead_of_the_stream_is_invalid() {
+        let (log, bus, _live) = setup();
+        log.append(1);
+        let result = block_on(subscribe(
+            log.clone(),
+            &bus,
+            Stream::Articles,
+            Some(&cursor(5)),
+        ));
+        assert!(matches!(result, Err(Error::CursorInvalid(_))));
+    }
+
+    #[test]
+    fn a_cursor_of_another_stream_is_invalid() {
+        let (log, bus, _live) = setup();
+        let breaking = EventCursor {
+            stream: Stream::Breaking,
+            seq: 0,
+        }
+        .encode();
+        let result = block_on(subscribe(
+            log.clone(),
+            &bus,
+            Stream::Articles,
+            Some(&breaking),
+        ));
+        assert!(matches!(result, Err(Error::CursorInvalid(_))));
+    }
+}

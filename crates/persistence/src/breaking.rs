@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::events::{Event, EventRecord};
 use domain::ids::{ArticleId, BreakingNewsId};
 use domain::live::{BreakingLink, BreakingNews, BreakingPriority};
 use domain::ports::BreakingNewsRepository;
@@ -14,6 +15,7 @@ use crate::columns::url;
 use crate::db::Database;
 use crate::entity::breaking_news;
 use crate::error::{DbResultExt, Violation, internal, violation};
+use crate::events::commit_with;
 
 /// More active alerts than a banner could ever show.
 const ACTIVE_LIMIT: u64 = 100;
@@ -92,26 +94,36 @@ impl BreakingNewsRepository for Database {
             .transpose()
     }
 
-    async fn insert_breaking_news(&self, alert: &BreakingNews) -> Result<()> {
+    async fn insert_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let txn = self.begin_write().await?;
         breaking_news::Entity::insert(active(alert))
-            .exec_without_returning(self.conn())
+            .exec_without_returning(&txn)
             .await
             .map_err(write_error)?;
-        Ok(())
+        commit_with(txn, events).await
     }
 
-    async fn update_breaking_news(&self, alert: &BreakingNews) -> Result<()> {
+    async fn update_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
         let mut row = active(alert);
         row.id = NotSet;
+        let txn = self.begin_write().await?;
         let result = breaking_news::Entity::update_many()
             .set(row)
             .filter(breaking_news::Column::Id.eq(alert.id.0))
-            .exec(self.conn())
+            .exec(&txn)
             .await
             .map_err(write_error)?;
         if result.rows_affected == 0 {
             return Err(Error::NotFound("breaking news"));
         }
-        Ok(())
+        commit_with(txn, events).await
     }
 }

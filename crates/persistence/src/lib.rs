@@ -11,6 +11,8 @@
 //!   async-graphql or redis: storage knows nothing of how it is served.
 //! - Every write method is one transaction; unique-key clashes are
 //!   [`domain::Error::Conflict`], recognised by error code, not message.
+//! - Writes that readers subscribe to append their events to the log
+//!   (`events`) in that same transaction: a failed write appends nothing.
 //! - A page of a list costs a constant number of statements, whatever its
 //!   size (links are fetched for the whole page at once).
 //! - The same code runs on both databases; where they differ (full-text
@@ -23,6 +25,7 @@ mod columns;
 mod db;
 mod entity;
 mod error;
+mod events;
 mod keyset;
 mod live_blogs;
 mod live_entries;

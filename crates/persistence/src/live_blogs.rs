@@ -2,6 +2,7 @@
 //! port serves, are in `live_entries`.
 
 use async_trait::async_trait;
+use domain::events::{Event, EventRecord};
 use domain::ids::{LiveBlogId, LiveEntryId, SectionId};
 use domain::live::{LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Page, PageRequest, Position, SortValue};
@@ -16,6 +17,7 @@ use crate::columns::slug;
 use crate::db::Database;
 use crate::entity::live_blog;
 use crate::error::{DbResultExt, Violation, internal, taken, violation};
+use crate::events::commit_with;
 use crate::keyset::{self, Keyset, SortKind};
 use crate::live_entries;
 
@@ -127,20 +129,25 @@ impl LiveBlogRepository for Database {
         Ok(())
     }
 
-    async fn update_live_blog(&self, blog: &LiveBlog) -> Result<()> {
+    async fn update_live_blog(
+        &self,
+        blog: &LiveBlog,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
         let mut row = active(blog);
         row.id = NotSet;
         row.created_at = NotSet;
+        let txn = self.begin_write().await?;
         let result = live_blog::Entity::update_many()
             .set(row)
             .filter(live_blog::Column::Id.eq(blog.id.0))
-            .exec(self.conn())
+            .exec(&txn)
             .await
             .map_err(|e| write_error(e, blog))?;
         if result.rows_affected == 0 {
             return Err(Error::NotFound("live blog"));
         }
-        Ok(())
+        commit_with(txn, events).await
     }
 
     async fn live_entries(
@@ -164,15 +171,27 @@ impl LiveBlogRepository for Database {
         live_entries::pinned(self, blog).await
     }
 
-    async fn insert_live_entry(&self, entry: &LiveEntry) -> Result<()> {
-        live_entries::insert(self, entry).await
+    async fn insert_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        live_entries::insert(self, entry, events).await
     }
 
-    async fn update_live_entry(&self, entry: &LiveEntry) -> Result<()> {
-        live_entries::update(self, entry).await
+    async fn update_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        live_entries::update(self, entry, events).await
     }
 
-    async fn delete_live_entry(&self, id: LiveEntryId) -> Result<bool> {
-        live_entries::delete(self, id).await
+    async fn delete_live_entry(
+        &self,
+        id: LiveEntryId,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        live_entries::delete(self, id, events).await
     }
 }

@@ -2,7 +2,9 @@
 //! one unpins the others in the same transaction, writers that pin in the
 //! same blog are serialised (a row lock on the blog on PostgreSQL, the
 //! single writer on SQLite), and a partial unique index backs the rule up.
+//! Each write appends its events in its own transaction (see `events`).
 
+use domain::events::{Event, EventRecord};
 use domain::html::SafeHtml;
 use domain::ids::{AuthorId, LiveBlogId, LiveEntryId};
 use domain::live::LiveEntry;
@@ -19,6 +21,7 @@ use crate::columns::{media_from_json, media_json};
 use crate::db::Database;
 use crate::entity::{live_blog, live_entry};
 use crate::error::{DbResultExt, Violation, internal, violation};
+use crate::events::commit_with;
 use crate::keyset::{self, Keyset, SortKind};
 
 fn to_domain(row: live_entry::Model) -> Result<LiveEntry> {
@@ -143,7 +146,11 @@ fn write_error(err: DbErr) -> Error {
     }
 }
 
-pub(crate) async fn insert(db: &Database, entry: &LiveEntry) -> Result<()> {
+pub(crate) async fn insert(
+    db: &Database,
+    entry: &LiveEntry,
+    events: &[Event],
+) -> Result<Vec<EventRecord>> {
     let txn = db.begin_write().await?;
     if entry.pinned {
         unpin_others(db, &txn, entry).await?;
@@ -168,10 +175,14 @@ pub(crate) async fn insert(db: &Database, entry: &LiveEntry) -> Result<()> {
         }
         return Err(write_error(err));
     }
-    txn.commit().await.db()
+    commit_with(txn, events).await
 }
 
-pub(crate) async fn update(db: &Database, entry: &LiveEntry) -> Result<()> {
+pub(crate) async fn update(
+    db: &Database,
+    entry: &LiveEntry,
+    events: &[Event],
+) -> Result<Vec<EventRecord>> {
     let txn = db.begin_write().await?;
     if entry.pinned {
         unpin_others(db, &txn, entry).await?;
@@ -191,13 +202,21 @@ pub(crate) async fn update(db: &Database, entry: &LiveEntry) -> Result<()> {
     if result.rows_affected == 0 {
         return Err(Error::NotFound("live entry"));
     }
-    txn.commit().await.db()
+    commit_with(txn, events).await
 }
 
-pub(crate) async fn delete(db: &Database, id: LiveEntryId) -> Result<bool> {
+pub(crate) async fn delete(
+    db: &Database,
+    id: LiveEntryId,
+    events: &[Event],
+) -> Result<Vec<EventRecord>> {
+    let txn = db.begin_write().await?;
     let result = live_entry::Entity::delete_by_id(id.0)
-        .exec(db.conn())
+        .exec(&txn)
         .await
         .db()?;
-    Ok(result.rows_affected > 0)
+    if result.rows_affected == 0 {
+        return Err(Error::NotFound("live entry"));
+    }
+    commit_with(txn, events).await
 }

@@ -10,7 +10,7 @@ use domain::Role;
 
 use crate::seed;
 use crate::settings::Settings;
-use crate::startup::{Application, open_newsroom};
+use crate::startup::{Application, Bus, open_newsroom};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,12 +79,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => {
-            open_newsroom(&Settings::from_env()?).await?;
+            open_newsroom(&Settings::from_env()?, Bus::Local).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::Seed { demo } => {
-            let newsroom = open_newsroom(&Settings::from_env()?).await?;
+            let newsroom = open_newsroom(&Settings::from_env()?, Bus::Configured).await?;
             if demo {
                 let report = seed::demo(&newsroom).await?;
                 println!(
@@ -101,7 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => {
-            let newsroom = open_newsroom(&Settings::from_env()?).await?;
+            let newsroom = open_newsroom(&Settings::from_env()?, Bus::Local).await?;
             match command {
                 TokenCommand::Create { name, role } => {
                     let mut random = [0u8; 32];

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use domain::auth::{Caller, Principal, Role};
 use domain::content::{ArticleKind, MediaInput, MediaKind, standard_sections};
+use domain::events::Event;
 use domain::ids::{AuthorId, TokenId};
 use domain::inputs::*;
 use domain::live::{BreakingPriority, LiveBlogStatus, LiveEntry, entry_body};
@@ -152,9 +153,10 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
         if b.status != LiveBlogStatus::Live {
             blog.transition(b.status, now - Duration::minutes(5))?;
         }
+        let status_changed = Event::LiveBlogStatusChanged { blog: blog.clone() };
         newsroom
             .store()
-            .update_live_blog(&blog)
+            .update_live_blog(&blog, &[status_changed])
             .await
             .with_context(context)?;
         for e in b.entries {
@@ -169,9 +171,14 @@ pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
                 posted_at: domain::clock::truncate(now - Duration::minutes(e.minutes_ago)),
                 edited_at: None,
             };
+            // Seeded history goes into the event log like any other post,
+            // so a widget can replay the blog from its start.
+            let posted = Event::LiveEntryPosted {
+                entry: entry.clone(),
+            };
             newsroom
                 .store()
-                .insert_live_entry(&entry)
+                .insert_live_entry(&entry, &[posted])
                 .await
                 .with_context(context)?;
             report.live_entries += 1;

@@ -17,6 +17,9 @@ pub struct Settings {
     pub database_url: String,
     /// Set: Redis pub/sub event bus; unset: in-process bus.
     pub redis_url: Option<String>,
+    /// Prefix of the Redis channels, so that several deployments (or test
+    /// runs) can share one Redis without hearing each other.
+    pub redis_prefix: String,
     pub bind: SocketAddr,
     /// Seed the demo content into an empty database at start-up.
     pub seed_demo: bool,
@@ -29,8 +32,8 @@ pub struct Settings {
 
 impl Settings {
     /// Reads `DATABASE_URL`, `REDIS_URL`, `POLITMASTER_BIND`,
-    /// `POLITMASTER_DEMO`, `POLITMASTER_SCHEDULER_INTERVAL_MS` and
-    /// `POLITMASTER_PUBLIC_URL`.
+    /// `POLITMASTER_REDIS_PREFIX`, `POLITMASTER_DEMO`,
+    /// `POLITMASTER_SCHEDULER_INTERVAL_MS` and `POLITMASTER_PUBLIC_URL`.
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let database_url = var("DATABASE_URL");
@@ -50,6 +53,8 @@ impl Settings {
         Ok(Settings {
             database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             redis_url: var("REDIS_URL"),
+            redis_prefix: var("POLITMASTER_REDIS_PREFIX")
+                .unwrap_or_else(|| "politmaster".to_owned()),
             bind: bind
                 .parse()
                 .with_context(|| format!("POLITMASTER_BIND `{bind}` is not host:port"))?,
@@ -79,6 +84,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("database_url", &redact(&self.database_url))
             .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("redis_prefix", &self.redis_prefix)
             .field("bind", &self.bind)
             .field("seed_demo", &self.seed_demo)
             .field("scheduler_interval", &self.scheduler_interval)

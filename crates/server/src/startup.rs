@@ -12,25 +12,51 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use domain::Newsroom;
+use domain::ports::EventBus;
+use events::{LocalBus, RedisBus};
 use persistence::Database;
 
 use crate::seed;
 use crate::settings::{Settings, redact};
 
-/// Connects to the configured database, brings its schema up to date and
-/// seeds what start-up should seed.
-pub async fn open_newsroom(settings: &Settings) -> anyhow::Result<Newsroom> {
+/// Which event bus a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bus {
+    /// The configured one: Redis when `REDIS_URL` is set, else in-process.
+    Configured,
+    /// In-process only, for commands that announce nothing to other nodes
+    /// (migrations, tokens) and must work while Redis is down.
+    Local,
+}
+
+/// Connects to the configured database and bus, brings the schema up to
+/// date and seeds what start-up should seed.
+pub async fn open_newsroom(settings: &Settings, bus: Bus) -> anyhow::Result<Newsroom> {
     settings.prepare_storage()?;
     let database = Database::connect(&settings.database_url)
         .await
         .with_context(|| format!("cannot open database {}", redact(&settings.database_url)))?;
     database.migrate().await.context("migrations failed")?;
-    let newsroom = Newsroom::new(Arc::new(database));
+    let bus: Arc<dyn EventBus> = match (&settings.redis_url, bus) {
+        (Some(url), Bus::Configured) => {
+            // A configured Redis that cannot be reached is an error, never a
+            // quiet fall-back: other nodes would silently stop hearing us.
+            let redis = RedisBus::connect(url, &settings.redis_prefix)
+                .await
+                .with_context(|| format!("cannot connect to Redis {}", redact(url)))?;
+            Arc::new(redis)
+        }
+        _ => Arc::new(LocalBus::new()),
+    };
+    let newsroom = Newsroom::new(Arc::new(database), bus);
     seed::sections(&newsroom)
         .await
         .context("seeding sections failed")?;
     Ok(newsroom)
 }
+
+/// How long shutdown waits for WebSockets to take their close frames.
+const SOCKET_DRAIN: Duration = Duration::from_secs(5);
 
 pub struct Application {
     listener: TcpListener,
@@ -40,7 +66,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let newsroom = open_newsroom(&settings).await?;
+        let newsroom = open_newsroom(&settings, Bus::Configured).await?;
         if settings.seed_demo && seed::is_empty(&newsroom).await? {
             let report = seed::demo(&newsroom)
                 .await
@@ -66,6 +92,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves. Then it stops taking requests,
+    /// closes every WebSocket with "server restarting" (1012) so widgets
+    /// reconnect to another node and resume from their cursors, lets
+    /// in-flight requests finish, and stops the scheduler.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -80,11 +110,27 @@ impl Application {
             url: self.settings.public_url.clone(),
             ..api::SiteConfig::default()
         };
-        let router = api::router_with_site(self.newsroom, site);
+        let sockets = api::Shutdown::new();
+        let router = api::router_with(self.newsroom, site, sockets.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
+        let trigger = sockets.clone();
         let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                trigger.trigger();
+            })
             .await;
+        // axum does not wait for upgraded connections: WebSockets are
+        // drained here, each closed with its reason.
+        if tokio::time::timeout(SOCKET_DRAIN, sockets.drained())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = sockets.open_connections(),
+                "WebSockets still open after the drain period"
+            );
+        }
         let _ = stop_tx.send(true);
         let _ = scheduler.await;
         served.context("server error")

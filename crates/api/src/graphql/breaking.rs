@@ -1,8 +1,12 @@
-//! Breaking-news alerts: the banner across the site.
+//! Breaking-news alerts: the banner across the site, the desk's writes,
+//! and (in `subscription`) the live feed of them.
+
+pub mod subscription;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use domain::clock;
+use domain::events::Stream;
 use domain::ids::{ArticleId, BreakingNewsId};
 use domain::inputs as di;
 use domain::live as dl;
@@ -94,6 +98,14 @@ impl BreakingQueries {
     async fn breaking_news(&self, ctx: &Context<'_>) -> ApiResult<Vec<BreakingNews>> {
         let alerts = newsroom(ctx)?.breaking_news().await?;
         Ok(alerts.into_iter().map(BreakingNews).collect())
+    }
+
+    /// The position of the latest breaking-news event: read it together with
+    /// `breakingNews`, then subscribe with `breakingNews(after:)` set to it
+    /// to miss nothing between the page load and the subscription.
+    async fn breaking_news_cursor(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let cursor = newsroom(ctx)?.stream_cursor(Stream::Breaking).await?;
+        Ok(cursor.encode())
     }
 }
 

@@ -7,6 +7,12 @@
 //! schema directly): batches and visibility never leak from one request,
 //! or one caller, to the next. It also gives async-graphql's own errors a
 //! code, so every transport answers with the same error shape.
+//!
+//! Subscriptions are public: a subscription operation runs as an anonymous
+//! reader whatever token its connection carries, so what it pushes (and
+//! every field nested in it) is published content only, the same for
+//! every subscriber. Queries and mutations sent over the same WebSocket
+//! keep the connection's caller.
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -14,6 +20,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest, NextSubscribe,
 };
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Context, Request, Response, ServerResult};
 use domain::{Caller, Newsroom};
 use futures::StreamExt;
@@ -108,17 +115,31 @@ impl Extension for RequestScopeExtension {
     ) -> ServerResult<Request> {
         // The caller comes with the request (HTTP) or with the connection
         // (WebSocket session data). Absent means anonymous: failing closed.
-        let caller = request
-            .data
-            .get(&TypeId::of::<Caller>())
-            .and_then(|d| d.downcast_ref::<Caller>())
-            .or_else(|| ctx.data_opt::<Caller>())
-            .cloned()
-            .unwrap_or_default();
+        let caller = if is_subscription(&mut request) {
+            Caller::anonymous()
+        } else {
+            request
+                .data
+                .get(&TypeId::of::<Caller>())
+                .and_then(|d| d.downcast_ref::<Caller>())
+                .or_else(|| ctx.data_opt::<Caller>())
+                .cloned()
+                .unwrap_or_default()
+        };
         request
             .data
             .insert(Loaders::new(self.newsroom.clone(), caller.clone()));
         request.data.insert(caller);
         next.run(ctx, request).await
     }
+}
+
+/// Whether the request runs a subscription. The parsed document is kept in
+/// the request, so it is parsed once; a document that does not parse is
+/// left for the executor to report.
+fn is_subscription(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    request.parsed_query().is_ok_and(|doc| {
+        crate::graphql::operation_type(doc, name.as_deref()) == Some(OperationType::Subscription)
+    })
 }

@@ -23,6 +23,10 @@ pub mod code {
     pub const NOT_FOUND: &str = "NOT_FOUND";
     pub const CONFLICT: &str = "CONFLICT";
     pub const CURSOR_INVALID: &str = "CURSOR_INVALID";
+    /// A subscription fell too far behind the events it follows and was
+    /// ended: the subscriber fell behind; resubscribe with the cursor of
+    /// the last event you received (`after:`) to get everything since.
+    pub const SLOW_CONSUMER: &str = "SLOW_CONSUMER";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const INTERNAL: &str = "INTERNAL";
 }
@@ -69,6 +73,11 @@ pub fn to_graphql(err: &domain::Error) -> async_graphql::Error {
         E::Unauthenticated => (err.to_string(), code::UNAUTHENTICATED),
         E::Forbidden(_) => (err.to_string(), code::FORBIDDEN),
         E::CursorInvalid(_) => (err.to_string(), code::CURSOR_INVALID),
+        E::SlowConsumer => (
+            "the subscriber fell behind; resubscribe with the cursor of the last event you received"
+                .to_owned(),
+            code::SLOW_CONSUMER,
+        ),
         E::Internal(detail) => {
             // The detail may name tables, hosts or SQL: logs only.
             tracing::error!(error = %detail, "internal error answered to a client");
@@ -170,6 +179,7 @@ mod tests {
             (Error::Unauthenticated, "UNAUTHENTICATED"),
             (Error::Forbidden(Role::Admin), "FORBIDDEN"),
             (Error::CursorInvalid("x".into()), "CURSOR_INVALID"),
+            (Error::SlowConsumer, "SLOW_CONSUMER"),
             (Error::internal("db down"), "INTERNAL"),
         ];
         for (err, expected) in cases {

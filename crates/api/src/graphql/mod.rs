@@ -18,10 +18,12 @@ pub mod media;
 pub mod node;
 pub mod section;
 pub mod site;
+pub mod subscription;
 pub mod tag;
 pub mod viewer;
 
-use async_graphql::{EmptySubscription, MaybeUndefined, MergedObject, Schema, SchemaBuilder};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{MaybeUndefined, MergedObject, Schema, SchemaBuilder};
 use domain::Newsroom;
 
 use crate::graphql::article::mutation::ArticleMutations;
@@ -61,10 +63,7 @@ pub struct Mutation(
     BreakingMutations,
 );
 
-/// Subscriptions arrive with live delivery; they will be a
-/// `MergedSubscription` of `live_blog::subscription` and friends, and the
-/// transports (WebSocket on `GET /graphql`) are already wired for them.
-pub type Subscription = EmptySubscription;
+pub use crate::graphql::subscription::Subscription;
 
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -78,9 +77,13 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 20_000;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// The executable schema, serving `newsroom`.
@@ -95,6 +98,20 @@ pub fn schema(newsroom: Newsroom, site: SiteConfig) -> ApiSchema {
 /// The schema's SDL; needs no data, since nothing is executed.
 pub fn sdl() -> String {
     builder().finish().sdl()
+}
+
+/// The type of the operation a request would execute, or `None` when the
+/// document does not select one (the executor then reports why).
+pub fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), None) => Some(op.node.ty),
+        (DocumentOperations::Single(_), Some(_)) => None,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// `undefined` leaves a field alone, `null` clears it: the domain's

@@ -16,18 +16,33 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can do useful work: the database answers.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// The process can do useful work: the database answers, the event bus is
+/// connected (else subscribers would only hear of changes late, from the
+/// log), and it is not shutting down. The body names what is down.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let mut down = Vec::new();
+    if state.shutdown.is_triggered() {
+        down.push("shutting down");
+    }
     match tokio::time::timeout(PING_TIMEOUT, state.newsroom.store().ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Ok(())) => {}
         Ok(Err(err)) => {
             // The detail names hosts and drivers: logs only.
             tracing::warn!(error = %err, "readiness: database ping failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+            down.push("database unreachable");
         }
         Err(_) => {
             tracing::warn!("readiness: database ping timed out");
-            (StatusCode::SERVICE_UNAVAILABLE, "database ping timed out")
+            down.push("database ping timed out");
         }
+    }
+    if !state.newsroom.bus().is_connected() {
+        tracing::warn!("readiness: event bus disconnected");
+        down.push("event bus disconnected");
+    }
+    if down.is_empty() {
+        (StatusCode::OK, "ready".to_owned())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, down.join("; "))
     }
 }

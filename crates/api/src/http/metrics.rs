@@ -26,7 +26,7 @@ impl HttpMetrics {
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn render(&self, db_statements: u64) -> String {
+    fn render(&self, db_statements: u64, websockets: usize) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP politmaster_http_requests_total HTTP requests answered, by status class.\n\
@@ -44,7 +44,10 @@ impl HttpMetrics {
             out,
             "# HELP politmaster_db_statements_total SQL statements executed since start-up.\n\
              # TYPE politmaster_db_statements_total counter\n\
-             politmaster_db_statements_total {db_statements}\n"
+             politmaster_db_statements_total {db_statements}\n\
+             # HELP politmaster_websocket_connections WebSocket connections open now.\n\
+             # TYPE politmaster_websocket_connections gauge\n\
+             politmaster_websocket_connections {websockets}\n"
         );
         out
     }
@@ -61,7 +64,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let db_statements = state.newsroom.store().statements_executed();
     (
         [(CONTENT_TYPE, TEXT_FORMAT)],
-        state.metrics.render(db_statements),
+        state
+            .metrics
+            .render(db_statements, state.shutdown.open_connections()),
     )
         .into_response()
 }
@@ -76,10 +81,11 @@ mod tests {
         metrics.record(200);
         metrics.record(204);
         metrics.record(503);
-        let text = metrics.render(42);
+        let text = metrics.render(42, 3);
         assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
         assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
         assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
-        assert!(text.ends_with("politmaster_db_statements_total 42\n"));
+        assert!(text.contains("politmaster_db_statements_total 42\n"));
+        assert!(text.ends_with("politmaster_websocket_connections 3\n"));
     }
 }

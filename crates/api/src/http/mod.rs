@@ -8,6 +8,7 @@ pub mod health;
 pub mod metrics;
 pub mod negotiate;
 pub mod reply;
+pub mod shutdown;
 pub mod ws;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::graphql::{self as gql, ApiSchema, site::SiteConfig};
 use crate::http::metrics::HttpMetrics;
+use crate::http::shutdown::Shutdown;
+use crate::http::ws::WebSocketConfig;
 
 /// The largest request body accepted. GraphQL documents are small; this
 /// leaves room for a long article body in a mutation.
@@ -39,14 +42,30 @@ pub struct AppState {
     pub schema: ApiSchema,
     pub newsroom: Newsroom,
     pub metrics: Arc<HttpMetrics>,
+    pub shutdown: Shutdown,
+    pub websocket: WebSocketConfig,
     graphiql: Arc<str>,
 }
 
-pub fn router(newsroom: Newsroom, site: SiteConfig) -> Router {
+/// How the router is set up; [`Default`] is fine for everything but a
+/// server that shuts down gracefully (see [`Shutdown`]).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// What the `site` query shows.
+    pub site: SiteConfig,
+    /// Trigger it to close open WebSockets (and fail `/readyz`).
+    pub shutdown: Shutdown,
+    /// Keep-alive and timeouts of WebSocket connections.
+    pub websocket: WebSocketConfig,
+}
+
+pub fn router(newsroom: Newsroom, options: Options) -> Router {
     let state = AppState {
-        schema: gql::schema(newsroom.clone(), site),
+        schema: gql::schema(newsroom.clone(), options.site),
         newsroom,
         metrics: Arc::default(),
+        shutdown: options.shutdown,
+        websocket: options.websocket,
         graphiql: GraphiQLSource::build()
             .endpoint("/graphql")
             .subscription_endpoint("/graphql")

@@ -4,8 +4,6 @@
 //! document selects (mutations must not run on GET, which proxies and
 //! browsers treat as safe to repeat). Pure functions, tested below.
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub const JSON: &str = "application/json";
 
@@ -111,24 +109,14 @@ pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, String> {
     }
 }
 
-/// The type of the operation a request would execute, or `None` when the
-/// document does not select one (the executor then reports why).
-pub fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), None) => Some(op.node.ty),
-        (DocumentOperations::Single(_), Some(_)) => None,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
-}
+/// Shared with the schema, which serves subscriptions differently.
+pub use crate::graphql::operation_type;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use async_graphql::parser::parse_query;
+    use async_graphql::parser::types::OperationType;
 
     #[test]
     fn no_accept_header_or_any_type_gets_legacy_json() {

@@ -2,7 +2,8 @@
 //! counts every call (standing in for SQL statements) so tests can prove a
 //! page costs a constant number of them. Ordering and paging are simple
 //! scans; the real rules are tested against the real repositories
-//! elsewhere.
+//! elsewhere. Writes append their events to an in-memory log with
+//! per-stream sequences, as the real store does in its transaction.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::auth::{Principal, StoredToken, Visibility};
 use domain::content::{Article, ArticleStatus, Author, NewSection, Section, Tag};
+use domain::events::{Event, EventRecord, Stream};
 use domain::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
 use domain::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, Page, PageRequest, Position, SortValue};
@@ -35,6 +37,70 @@ pub struct Data {
     pub entries: Vec<LiveEntry>,
     pub alerts: Vec<BreakingNews>,
     pub tokens: Vec<StoredToken>,
+    pub events: Vec<EventRecord>,
+}
+
+impl Data {
+    /// Appends events with the next sequence numbers of their streams.
+    fn append(&mut self, events: &[Event]) -> Vec<EventRecord> {
+        let mut committed = Vec::with_capacity(events.len());
+        for event in events {
+            let stream = event.stream();
+            let seq = self.latest_seq(&stream) + 1;
+            let record = EventRecord {
+                stream,
+                seq,
+                occurred_at: Utc::now(),
+                event: event.clone(),
+            };
+            self.events.push(record.clone());
+            committed.push(record);
+        }
+        committed
+    }
+
+    fn latest_seq(&self, stream: &Stream) -> i64 {
+        self.events
+            .iter()
+            .filter(|r| &r.stream == stream)
+            .map(|r| r.seq)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The ids of tags by slug, creating the missing ones.
+    fn tag_ids(&mut self, tags: &[(Slug, String)]) -> Vec<TagId> {
+        let mut ids = Vec::with_capacity(tags.len());
+        for (slug, name) in tags {
+            let id = match self.tags.iter().find(|t| &t.slug == slug) {
+                Some(tag) => tag.id,
+                None => {
+                    let tag = Tag {
+                        id: TagId::new(),
+                        slug: slug.clone(),
+                        name: name.clone(),
+                    };
+                    self.tags.push(tag.clone());
+                    tag.id
+                }
+            };
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// The one-pinned-entry rule: pinning `entry` unpins the others.
+    fn unpin_others(&mut self, entry: &LiveEntry) {
+        if entry.pinned {
+            for other in self
+                .entries
+                .iter_mut()
+                .filter(|e| e.live_blog_id == entry.live_blog_id && e.id != entry.id)
+            {
+                other.pinned = false;
+            }
+        }
+    }
 }
 
 impl FakeStore {
@@ -261,31 +327,22 @@ impl ArticleRepository for FakeStore {
     async fn insert_article(&self, article: &Article, tags: &[(Slug, String)]) -> Result<Article> {
         let mut data = self.data();
         let mut article = article.clone();
-        for (slug, name) in tags {
-            let id = match data.tags.iter().find(|t| &t.slug == slug) {
-                Some(tag) => tag.id,
-                None => {
-                    let tag = Tag {
-                        id: TagId::new(),
-                        slug: slug.clone(),
-                        name: name.clone(),
-                    };
-                    data.tags.push(tag.clone());
-                    tag.id
-                }
-            };
-            article.tag_ids.push(id);
-        }
+        article.tag_ids = data.tag_ids(tags);
         data.articles.push(article.clone());
         Ok(article)
     }
     async fn update_article(
         &self,
         article: &Article,
-        _: Option<&[(Slug, String)]>,
+        tags: Option<&[(Slug, String)]>,
         expected_version: i32,
-    ) -> Result<Article> {
+        events: &[Event],
+    ) -> Result<(Article, Vec<EventRecord>)> {
         let mut data = self.data();
+        let mut article = article.clone();
+        if let Some(tags) = tags {
+            article.tag_ids = data.tag_ids(tags);
+        }
         let Some(stored) = data.articles.iter_mut().find(|a| a.id == article.id) else {
             return Err(Error::NotFound("article"));
         };
@@ -293,7 +350,8 @@ impl ArticleRepository for FakeStore {
             return Err(Error::Conflict("stale".into()));
         }
         *stored = article.clone();
-        Ok(article.clone())
+        let records = data.append(events);
+        Ok((article, records))
     }
     async fn delete_article(&self, id: ArticleId) -> Result<bool> {
         let mut data = self.data();
@@ -334,8 +392,17 @@ impl LiveBlogRepository for FakeStore {
         self.data().blogs.push(blog.clone());
         Ok(())
     }
-    async fn update_live_blog(&self, _: &LiveBlog) -> Result<()> {
-        Err(Error::internal("not faked"))
+    async fn update_live_blog(
+        &self,
+        blog: &LiveBlog,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        let Some(stored) = data.blogs.iter_mut().find(|b| b.id == blog.id) else {
+            return Err(Error::NotFound("live blog"));
+        };
+        *stored = blog.clone();
+        Ok(data.append(events))
     }
     async fn live_entries(
         &self,
@@ -371,15 +438,41 @@ impl LiveBlogRepository for FakeStore {
             .find(|e| e.live_blog_id == blog && e.pinned)
             .cloned())
     }
-    async fn insert_live_entry(&self, entry: &LiveEntry) -> Result<()> {
-        self.data().entries.push(entry.clone());
-        Ok(())
+    async fn insert_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        data.unpin_others(entry);
+        data.entries.push(entry.clone());
+        Ok(data.append(events))
     }
-    async fn update_live_entry(&self, _: &LiveEntry) -> Result<()> {
-        Err(Error::internal("not faked"))
+    async fn update_live_entry(
+        &self,
+        entry: &LiveEntry,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        data.unpin_others(entry);
+        let Some(stored) = data.entries.iter_mut().find(|e| e.id == entry.id) else {
+            return Err(Error::NotFound("live entry"));
+        };
+        *stored = entry.clone();
+        Ok(data.append(events))
     }
-    async fn delete_live_entry(&self, _: LiveEntryId) -> Result<bool> {
-        Err(Error::internal("not faked"))
+    async fn delete_live_entry(
+        &self,
+        id: LiveEntryId,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        let before = data.entries.len();
+        data.entries.retain(|e| e.id != id);
+        if data.entries.len() == before {
+            return Err(Error::NotFound("live entry"));
+        }
+        Ok(data.append(events))
     }
 }
 
@@ -397,12 +490,26 @@ impl BreakingNewsRepository for FakeStore {
     async fn breaking_news_by_id(&self, id: BreakingNewsId) -> Result<Option<BreakingNews>> {
         Ok(self.data().alerts.iter().find(|a| a.id == id).cloned())
     }
-    async fn insert_breaking_news(&self, alert: &BreakingNews) -> Result<()> {
-        self.data().alerts.push(alert.clone());
-        Ok(())
+    async fn insert_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        data.alerts.push(alert.clone());
+        Ok(data.append(events))
     }
-    async fn update_breaking_news(&self, _: &BreakingNews) -> Result<()> {
-        Err(Error::internal("not faked"))
+    async fn update_breaking_news(
+        &self,
+        alert: &BreakingNews,
+        events: &[Event],
+    ) -> Result<Vec<EventRecord>> {
+        let mut data = self.data();
+        let Some(stored) = data.alerts.iter_mut().find(|a| a.id == alert.id) else {
+            return Err(Error::NotFound("breaking news"));
+        };
+        *stored = alert.clone();
+        Ok(data.append(events))
     }
 }
 
@@ -429,6 +536,30 @@ impl TokenRepository for FakeStore {
                 name: t.name.clone(),
                 role: t.role,
             }))
+    }
+}
+
+#[async_trait]
+impl EventLog for FakeStore {
+    async fn events_after(
+        &self,
+        stream: &Stream,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>> {
+        let data = self.data();
+        let mut records: Vec<_> = data
+            .events
+            .iter()
+            .filter(|r| &r.stream == stream && r.seq > after)
+            .cloned()
+            .collect();
+        records.sort_by_key(|r| r.seq);
+        records.truncate(limit as usize);
+        Ok(records)
+    }
+    async fn latest_seq(&self, stream: &Stream) -> Result<i64> {
+        Ok(self.data().latest_seq(stream))
     }
 }
 

@@ -202,6 +202,21 @@ async fn health_readiness_and_metrics() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     // The driver's detail stays in the logs.
     assert_eq!(reply.body.as_str(), Some("database unreachable"));
+    app.bus.connected.store(false, Ordering::SeqCst);
+    let reply = app.send(get("/readyz")).await;
+    assert_eq!(
+        reply.body.as_str(),
+        Some("database unreachable; event bus disconnected")
+    );
+    app.store.down.store(false, Ordering::SeqCst);
+    let reply = app.send(get("/readyz")).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("event bus disconnected")
+        )
+    );
 
     let reply = app.send(get("/metrics")).await;
     let text = reply.body.as_str().unwrap();
@@ -210,10 +225,14 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
     assert!(
-        text.contains("politmaster_http_requests_total{status=\"5xx\"} 1"),
+        text.contains("politmaster_http_requests_total{status=\"5xx\"} 3"),
         "{text}"
     );
     assert!(text.contains("politmaster_db_statements_total "), "{text}");
+    assert!(
+        text.contains("politmaster_websocket_connections 0"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

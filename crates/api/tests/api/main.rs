@@ -1,15 +1,18 @@
-//! The api crate seen from outside: `api::router` over an in-memory store,
-//! driven request by request with tower's `oneshot` (no sockets). One test
-//! binary, so it links once.
+//! The api crate seen from outside: `api::router` over an in-memory store
+//! and bus, driven request by request with tower's `oneshot`, over real
+//! WebSockets where the transport matters, and through the schema's own
+//! subscription streams. One test binary, so it links once.
 
 // Helpers outside `#[test]` functions are test code too: a setup that
 // fails should panic on the spot.
 #![allow(clippy::unwrap_used)]
 
+mod fake_bus;
 mod fake_store;
 mod graphql;
 mod http;
 mod schema;
+mod subscriptions;
 mod ws;
 
 use std::sync::Arc;
@@ -25,10 +28,12 @@ use domain::{Newsroom, Role};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::fake_bus::FakeBus;
 use crate::fake_store::FakeStore;
 
 pub struct TestApp {
     pub store: Arc<FakeStore>,
+    pub bus: Arc<FakeBus>,
     pub newsroom: Newsroom,
     pub router: axum::Router,
 }
@@ -43,6 +48,11 @@ impl TestApp {
     /// Five sections, three authors, two tags and `articles` published
     /// articles, each by all three authors with both tags.
     pub fn with_articles(articles: usize) -> Self {
+        Self::with_options(articles, api::Options::default())
+    }
+
+    /// Like [`TestApp::with_articles`], with the router set up by `options`.
+    pub fn with_options(articles: usize, options: api::Options) -> Self {
         let store = Arc::new(FakeStore::default());
         {
             let mut data = store.data.lock().unwrap();
@@ -106,10 +116,12 @@ impl TestApp {
                 });
             }
         }
-        let newsroom = Newsroom::new(store.clone());
+        let bus = Arc::new(FakeBus::default());
+        let newsroom = Newsroom::new(store.clone(), bus.clone());
         TestApp {
-            router: api::router(newsroom.clone()),
+            router: api::router_with_options(newsroom.clone(), options),
             store,
+            bus,
             newsroom,
         }
     }

@@ -16,7 +16,15 @@ const QUERY: &[&str] = &[
     "liveBlog(id: ID, slug: String): LiveBlog",
     "liveBlogs(status: LiveBlogStatus, first: Int, after: String): LiveBlogConnection!",
     "breakingNews: [BreakingNews!]!",
+    "breakingNewsCursor: String!",
     "me: Viewer",
+];
+
+const SUBSCRIPTION: &[&str] = &[
+    "liveBlog(id: ID!, after: String): LiveBlogEvent!",
+    "breakingNews(after: String): BreakingNewsEvent!",
+    "articlePublished(section: String, tag: String): Article!",
+    "articleUpdated(id: ID!): Article!",
 ];
 
 const MUTATION: &[&str] = &[
@@ -44,6 +52,7 @@ fn fields(sdl: &str, name: &str) -> Vec<String> {
     let start = [
         format!("type {name} {{"),
         format!("type {name} implements "),
+        format!("interface {name} {{"),
     ]
     .iter()
     .find_map(|head| sdl.find(head.as_str()))
@@ -73,6 +82,48 @@ fn the_query_root_is_the_contract_in_order() {
 #[test]
 fn the_mutation_root_is_the_contract_in_order() {
     assert_eq!(fields(&api::schema_sdl(), "Mutation"), MUTATION);
+}
+
+#[test]
+fn the_subscription_root_is_the_contract_in_order() {
+    assert_eq!(fields(&api::schema_sdl(), "Subscription"), SUBSCRIPTION);
+}
+
+#[test]
+fn events_implement_their_interfaces_with_a_cursor() {
+    let sdl = api::schema_sdl();
+    let common = ["cursor: String!", "occurredAt: DateTime!"];
+    for (interface, events) in [
+        (
+            "LiveBlogEvent",
+            &[
+                ("LiveEntryPosted", "entry: LiveEntry!"),
+                ("LiveEntryEdited", "entry: LiveEntry!"),
+                ("LiveEntryDeleted", "entryId: ID!"),
+                ("LiveEntryPinned", "pinned: Boolean!"),
+                ("LiveBlogStatusChanged", "liveBlog: LiveBlog!"),
+            ][..],
+        ),
+        (
+            "BreakingNewsEvent",
+            &[
+                ("BreakingNewsIssued", "alert: BreakingNews!"),
+                ("BreakingNewsRetracted", "alert: BreakingNews!"),
+            ][..],
+        ),
+    ] {
+        assert_eq!(fields(&sdl, interface), common, "{interface}");
+        for (event, field) in events {
+            assert!(
+                sdl.contains(&format!("type {event} implements {interface} {{")),
+                "{event}"
+            );
+            let fields = fields(&sdl, event);
+            for expected in common.iter().chain([field]) {
+                assert!(fields.iter().any(|f| f == expected), "{event}: {expected}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,14 +1,24 @@
 //! GraphQL over WebSocket on `GET /graphql`, through a real socket: the
-//! upgrade, the subprotocols, and the caller taken from `connection_init`.
+//! upgrade, both subprotocols, the caller taken from `connection_init`,
+//! live subscriptions, keep-alive, timeouts and graceful shutdown.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use domain::Role;
+use domain::events::Stream;
+use domain::ports::BusMessage;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::TestApp;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn serve(app: &TestApp) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -18,15 +28,107 @@ async fn serve(app: &TestApp) -> std::net::SocketAddr {
     addr
 }
 
-async fn next_json<S>(socket: &mut S) -> Value
-where
-    S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
+/// The two subprotocols and their message names.
+#[derive(Debug, Clone, Copy)]
+struct Protocol {
+    name: &'static str,
+    subscribe: &'static str,
+    next: &'static str,
+}
+
+const TRANSPORT_WS: Protocol = Protocol {
+    name: "graphql-transport-ws",
+    subscribe: "subscribe",
+    next: "next",
+};
+const LEGACY: Protocol = Protocol {
+    name: "graphql-ws",
+    subscribe: "start",
+    next: "data",
+};
+const BOTH: [Protocol; 2] = [TRANSPORT_WS, LEGACY];
+
+async fn connect(addr: std::net::SocketAddr, protocols: &str) -> (Socket, String) {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocols.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let chosen = response.headers()["sec-websocket-protocol"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (socket, chosen)
+}
+
+/// Connects, sends `connection_init` with `payload` and expects the ack.
+async fn open(addr: std::net::SocketAddr, protocol: Protocol, payload: Value) -> Socket {
+    let (mut socket, _) = connect(addr, protocol.name).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+}
+
+async fn subscribe(
+    socket: &mut Socket,
+    protocol: Protocol,
+    id: &str,
+    query: &str,
+    variables: Value,
+) {
+    let message = json!({
+        "id": id, "type": protocol.subscribe,
+        "payload": { "query": query, "variables": variables },
+    });
+    send(socket, message).await;
+}
+
+/// The next frame of any kind, within five seconds.
+async fn next_frame(socket: &mut Socket) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .expect("a frame within 5 s")
+        .expect("socket open")
+        .expect("a frame")
+}
+
+/// The next protocol message, skipping keep-alives (pings, pongs, `ka`).
+async fn next_json(socket: &mut Socket) -> Value {
     loop {
-        match socket.next().await.expect("socket open").expect("message") {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+        match next_frame(socket).await {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                if message["type"] != "ka" {
+                    return message;
+                }
+            }
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Reads until the close frame, skipping everything else; its code and
+/// reason.
+async fn close_frame(socket: &mut Socket) -> (u16, String) {
+    loop {
+        match next_frame(socket).await {
+            Message::Close(Some(frame)) => return (frame.code.into(), frame.reason.to_string()),
+            Message::Close(None) => panic!("a close frame without a code"),
+            _ => continue,
         }
     }
 }
@@ -34,55 +136,35 @@ where
 #[tokio::test]
 async fn operations_over_graphql_transport_ws_see_the_token_from_connection_init() {
     let app = TestApp::with_articles(0);
-    let token = app.token(domain::Role::Admin).await;
+    let token = app.token(Role::Admin).await;
     let addr = serve(&app).await;
 
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(
-        response.headers()["sec-websocket-protocol"],
-        "graphql-transport-ws"
-    );
-
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket.send(Message::text(init.to_string())).await.unwrap();
+    let (mut socket, chosen) = connect(addr, "graphql-transport-ws").await;
+    assert_eq!(chosen, "graphql-transport-ws");
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    send(&mut socket, init).await;
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
 
-    let subscribe =
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { role } }" } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .unwrap();
+    subscribe(&mut socket, TRANSPORT_WS, "1", "{ me { role } }", json!({})).await;
     let next = next_json(&mut socket).await;
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(next["payload"]["data"]["me"]["role"], "ADMIN");
+    assert_eq!(next_json(&mut socket).await["type"], "complete");
 }
 
 #[tokio::test]
-async fn the_legacy_graphql_ws_protocol_is_accepted() {
+async fn the_legacy_graphql_ws_protocol_is_accepted_and_spoken_when_listed_first() {
     let app = TestApp::with_articles(0);
     let addr = serve(&app).await;
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "graphql-ws".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-        .send(Message::text(
-            json!({ "type": "connection_init" }).to_string(),
-        ))
-        .await
-        .unwrap();
+    let (mut socket, chosen) = connect(addr, "graphql-ws, graphql-transport-ws").await;
+    assert_eq!(
+        chosen, "graphql-ws",
+        "the protocol spoken is the one echoed"
+    );
+    send(&mut socket, json!({ "type": "connection_init" })).await;
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    subscribe(&mut socket, LEGACY, "1", "{ site { name } }", json!({})).await;
+    assert_eq!(next_json(&mut socket).await["type"], "data");
 }
 
 #[tokio::test]
@@ -101,4 +183,294 @@ async fn an_upgrade_with_a_bad_token_is_refused_before_upgrading() {
     let reply = app.send(request).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.code(), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_closes_the_socket_with_4403() {
+    let app = TestApp::with_articles(0);
+    let addr = serve(&app).await;
+    for (protocol, payload) in [
+        (TRANSPORT_WS, json!({ "authorization": "Bearer nope" })),
+        (LEGACY, json!({ "Authorization": "Basic dXNlcjpwdw==" })),
+    ] {
+        let (mut socket, _) = connect(addr, protocol.name).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        if protocol.name == "graphql-ws" {
+            let error = next_json(&mut socket).await;
+            assert_eq!(error["type"], "connection_error", "{error}");
+            assert_eq!(error["payload"]["extensions"]["code"], "UNAUTHENTICATED");
+        }
+        let (code, reason) = close_frame(&mut socket).await;
+        assert_eq!(code, 4403, "{protocol:?}");
+        assert!(reason.starts_with("UNAUTHENTICATED: "), "{reason}");
+    }
+}
+
+const LIVE_BLOG: &str = "subscription($id: ID!, $after: String) {
+  liveBlog(id: $id, after: $after) {
+    __typename cursor
+    ... on LiveEntryPosted { entry { bodyText } }
+  }
+}";
+
+/// A live blog created by the desk: its id and its cursor.
+async fn live_blog(app: &TestApp, token: &str) -> (Value, String) {
+    let reply = app
+        .query(
+            "mutation { createLiveBlog(input: { title: \"Election night\", section: \"electoral-processes\" }) { id cursor } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    let blog = &reply.body["data"]["createLiveBlog"];
+    (
+        blog["id"].clone(),
+        blog["cursor"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn post(app: &TestApp, token: &str, blog: &Value, body: &str) {
+    let reply = app
+        .query(
+            "mutation($input: PostLiveEntryInput!) { postLiveEntry(input: $input) { id } }",
+            json!({ "input": { "liveBlog": blog, "body": body } }),
+            Some(token),
+        )
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn live_entries_reach_subscribers_over_both_protocols_and_resume_from_a_cursor() {
+    let app = TestApp::with_articles(0);
+    let editor = app.token(Role::Editor).await;
+    let addr = serve(&app).await;
+    for protocol in BOTH {
+        let (blog, cursor) = live_blog(&app, &editor).await;
+        let mut socket = open(addr, protocol, json!({})).await;
+        // From the cursor read with the page: nothing posted after it can
+        // be missed, however long the subscription takes to start.
+        subscribe(
+            &mut socket,
+            protocol,
+            "live",
+            LIVE_BLOG,
+            json!({ "id": blog, "after": cursor }),
+        )
+        .await;
+        post(&app, &editor, &blog, "<p>First results</p>").await;
+        let message = next_json(&mut socket).await;
+        assert_eq!(
+            (&message["type"], &message["id"]),
+            (&json!(protocol.next), &json!("live")),
+            "{message}"
+        );
+        let event = &message["payload"]["data"]["liveBlog"];
+        assert_eq!(event["__typename"], "LiveEntryPosted");
+        assert_eq!(event["entry"]["bodyText"], "First results");
+        let first_cursor = event["cursor"].as_str().unwrap().to_owned();
+        assert_ne!(first_cursor, cursor);
+
+        // The widget drops off; two more entries are posted meanwhile.
+        drop(socket);
+        post(&app, &editor, &blog, "<p>Second</p>").await;
+        post(&app, &editor, &blog, "<p>Third</p>").await;
+        let mut socket = open(addr, protocol, json!({})).await;
+        subscribe(
+            &mut socket,
+            protocol,
+            "again",
+            LIVE_BLOG,
+            json!({ "id": blog, "after": first_cursor }),
+        )
+        .await;
+        for expected in ["Second", "Third"] {
+            let message = next_json(&mut socket).await;
+            assert_eq!(
+                message["payload"]["data"]["liveBlog"]["entry"]["bodyText"],
+                expected
+            );
+        }
+        post(&app, &editor, &blog, "<p>Fourth</p>").await;
+        let message = next_json(&mut socket).await;
+        assert_eq!(
+            message["payload"]["data"]["liveBlog"]["entry"]["bodyText"],
+            "Fourth"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_cursor_is_a_cursor_invalid_error_on_the_socket() {
+    let app = TestApp::with_articles(0);
+    let editor = app.token(Role::Editor).await;
+    let (blog, _) = live_blog(&app, &editor).await;
+    let addr = serve(&app).await;
+    for protocol in BOTH {
+        let mut socket = open(addr, protocol, json!({})).await;
+        subscribe(
+            &mut socket,
+            protocol,
+            "bad",
+            LIVE_BLOG,
+            json!({ "id": blog, "after": "bm90IGEgY3Vyc29y" }),
+        )
+        .await;
+        let message = next_json(&mut socket).await;
+        assert_eq!(message["type"], protocol.next, "{message}");
+        let error = &message["payload"]["errors"][0];
+        assert_eq!(error["extensions"]["code"], "CURSOR_INVALID", "{message}");
+        assert_eq!(error["path"], json!(["liveBlog"]));
+        let complete = next_json(&mut socket).await;
+        assert_eq!(
+            (&complete["type"], &complete["id"]),
+            (&json!("complete"), &json!("bad"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_gets_slow_consumer_and_the_subscription_completes() {
+    let app = TestApp::with_articles(0);
+    let editor = app.token(Role::Editor).await;
+    let (blog, _) = live_blog(&app, &editor).await;
+    let id: domain::ids::LiveBlogId =
+        api::graphql::ids::from_global("id", blog.as_str().unwrap()).unwrap();
+    let addr = serve(&app).await;
+    let mut socket = open(addr, TRANSPORT_WS, json!({})).await;
+    subscribe(
+        &mut socket,
+        TRANSPORT_WS,
+        "1",
+        LIVE_BLOG,
+        json!({ "id": blog }),
+    )
+    .await;
+    app.bus.wait_for_subscribers(&Stream::LiveBlog(id), 1).await;
+    app.bus.inject(&Stream::LiveBlog(id), BusMessage::Lagged);
+    let message = next_json(&mut socket).await;
+    let error = &message["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SLOW_CONSUMER", "{message}");
+    assert!(
+        error["message"].as_str().unwrap().contains("resubscribe"),
+        "{message}"
+    );
+    assert_eq!(next_json(&mut socket).await["type"], "complete");
+    // The connection itself stays up for the resubscription.
+    subscribe(
+        &mut socket,
+        TRANSPORT_WS,
+        "2",
+        "{ site { name } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(next_json(&mut socket).await["type"], "next");
+}
+
+fn quick(shutdown: api::Shutdown) -> api::Options {
+    api::Options {
+        shutdown,
+        websocket: api::WebSocketConfig {
+            ping_interval: Duration::from_millis(50),
+            idle_timeout: Duration::from_millis(300),
+            init_timeout: Duration::from_millis(400),
+            write_timeout: Duration::from_secs(1),
+        },
+        ..api::Options::default()
+    }
+}
+
+#[tokio::test]
+async fn shutdown_closes_open_sockets_with_1012_and_readyz_fails() {
+    let shutdown = api::Shutdown::new();
+    let app = TestApp::with_options(0, quick(shutdown.clone()));
+    let editor = app.token(Role::Editor).await;
+    let (blog, cursor) = live_blog(&app, &editor).await;
+    let addr = serve(&app).await;
+    let mut sockets = Vec::new();
+    for protocol in BOTH {
+        let mut socket = open(addr, protocol, json!({})).await;
+        subscribe(
+            &mut socket,
+            protocol,
+            "1",
+            LIVE_BLOG,
+            json!({ "id": blog, "after": cursor }),
+        )
+        .await;
+        sockets.push(socket);
+    }
+    assert_eq!(shutdown.open_connections(), 2);
+
+    shutdown.trigger();
+    for socket in &mut sockets {
+        let (code, reason) = close_frame(socket).await;
+        assert_eq!(code, 1012);
+        assert!(reason.contains("cursor"), "{reason}");
+    }
+    tokio::time::timeout(Duration::from_secs(5), shutdown.drained())
+        .await
+        .expect("every socket said goodbye");
+
+    let reply = app
+        .send(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body.as_str(), Some("shutting down"));
+}
+
+#[tokio::test]
+async fn the_server_pings_both_protocols_and_sends_ka_on_the_legacy_one() {
+    let app = TestApp::with_options(0, quick(api::Shutdown::new()));
+    let addr = serve(&app).await;
+    for protocol in BOTH {
+        let (mut socket, _) = connect(addr, protocol.name).await;
+        send(&mut socket, json!({ "type": "connection_init" })).await;
+        let (mut pinged, mut ka) = (false, false);
+        for _ in 0..10 {
+            match next_frame(&mut socket).await {
+                Message::Ping(_) => pinged = true,
+                Message::Text(text) if text.contains(r#""type":"ka""#) => ka = true,
+                _ => {}
+            }
+            if pinged && (ka || protocol.name == "graphql-transport-ws") {
+                break;
+            }
+        }
+        assert!(pinged, "{protocol:?} pinged");
+        assert_eq!(ka, protocol.name == "graphql-ws", "{protocol:?} ka");
+        // A client that reads answers the pings, so it stays connected
+        // past the idle timeout.
+        let until = tokio::time::Instant::now() + Duration::from_millis(600);
+        while let Ok(frame) = tokio::time::timeout_at(until, socket.next()).await {
+            let frame = frame.expect("socket open").expect("a frame");
+            assert!(!frame.is_close(), "{frame:?}");
+        }
+        subscribe(&mut socket, protocol, "1", "{ site { name } }", json!({})).await;
+        assert_eq!(next_json(&mut socket).await["type"], protocol.next);
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_answers_nothing_is_closed_after_the_idle_timeout() {
+    let app = TestApp::with_options(0, quick(api::Shutdown::new()));
+    let addr = serve(&app).await;
+    let (mut socket, _) = connect(addr, "graphql-transport-ws").await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    // Not reading means not answering pings.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(close_frame(&mut socket).await.0, 3008);
+}
+
+#[tokio::test]
+async fn a_client_that_never_sends_connection_init_is_closed_with_4408() {
+    let app = TestApp::with_options(0, quick(api::Shutdown::new()));
+    let addr = serve(&app).await;
+    let (mut socket, _) = connect(addr, "graphql-transport-ws").await;
+    assert_eq!(close_frame(&mut socket).await.0, 4408);
 }

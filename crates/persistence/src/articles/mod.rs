@@ -8,6 +8,7 @@ mod write;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::content::{Article, ArticleStatus};
+use domain::events::{Event, EventRecord};
 use domain::ids::ArticleId;
 use domain::page::{Page, PageRequest};
 use domain::ports::{ArticleQuery, ArticleRepository, SearchHit, SearchQuery};
@@ -102,8 +103,9 @@ impl ArticleRepository for Database {
         article: &Article,
         tags: Option<&[(Slug, String)]>,
         expected_version: i32,
-    ) -> Result<Article> {
-        write::update(self, article, tags, expected_version).await
+        events: &[Event],
+    ) -> Result<(Article, Vec<EventRecord>)> {
+        write::update(self, article, tags, expected_version, events).await
     }
 
     async fn delete_article(&self, id: ArticleId) -> Result<bool> {

@@ -1,8 +1,10 @@
 //! Article writes. Each is one transaction that writes the row, its bylines
 //! and its tags (creating missing tags by slug), so a failure anywhere
-//! leaves nothing behind: no orphan tags, no half-linked article.
+//! leaves nothing behind: no orphan tags, no half-linked article, and no
+//! event of an update that did not happen.
 
 use domain::content::Article;
+use domain::events::{Event, EventRecord};
 use domain::ids::{AuthorId, TagId};
 use domain::text::Slug;
 use domain::{Error, Result};
@@ -16,6 +18,7 @@ use super::rows::{active, active_update};
 use crate::db::Database;
 use crate::entity::{article, article_author, article_tag, tag};
 use crate::error::{DbResultExt, Violation, internal, taken, violation};
+use crate::events::commit_with;
 
 /// What a violation means when the article row itself is written.
 fn article_write_error(err: DbErr, article: &Article) -> Error {
@@ -51,7 +54,8 @@ pub(super) async fn update(
     article: &Article,
     tags: Option<&[(Slug, String)]>,
     expected_version: i32,
-) -> Result<Article> {
+    events: &[Event],
+) -> Result<(Article, Vec<EventRecord>)> {
     let version = expected_version
         .checked_add(1)
         .ok_or_else(|| Error::Conflict("the article cannot take more versions".into()))?;
@@ -107,12 +111,13 @@ pub(super) async fn update(
             .map(|link| TagId(link.tag_id))
             .collect(),
     };
-    txn.commit().await.db()?;
-    Ok(Article {
+    let records = commit_with(txn, events).await?;
+    let article = Article {
         tag_ids,
         version,
         ..article.clone()
-    })
+    };
+    Ok((article, records))
 }
 
 async fn link_authors(

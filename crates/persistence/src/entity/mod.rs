@@ -9,6 +9,8 @@ pub(crate) mod article_author;
 pub(crate) mod article_tag;
 pub(crate) mod author;
 pub(crate) mod breaking_news;
+pub(crate) mod event;
+pub(crate) mod event_stream;
 pub(crate) mod live_blog;
 pub(crate) mod live_entry;
 pub(crate) mod section;

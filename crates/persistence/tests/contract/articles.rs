@@ -79,7 +79,7 @@ async fn a_taken_slug_is_a_conflict(db: &TestDb) {
     let mut renamed = other.clone();
     renamed.slug = slug("taken");
     let err = db
-        .update_article(&renamed, None, other.version)
+        .update_article(&renamed, None, other.version, &[])
         .await
         .expect_err("slug clash on update");
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
@@ -91,14 +91,15 @@ async fn a_stale_version_is_a_conflict(db: &TestDb) {
     let mut edit = article.clone();
     edit.headline = "First edit".into();
     let saved = db
-        .update_article(&edit, None, article.version)
+        .update_article(&edit, None, article.version, &[])
         .await
-        .expect("first edit");
+        .expect("first edit")
+        .0;
     assert_eq!(saved.version, article.version + 1);
 
     edit.headline = "Lost update".into();
     let err = db
-        .update_article(&edit, None, article.version)
+        .update_article(&edit, None, article.version, &[])
         .await
         .expect_err("stale");
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
@@ -113,7 +114,7 @@ async fn a_stale_version_is_a_conflict(db: &TestDb) {
     let mut ghost = draft(section.id, "ghost");
     ghost.headline = "Never stored".into();
     let err = db
-        .update_article(&ghost, None, 1)
+        .update_article(&ghost, None, 1, &[])
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::NotFound("article")), "{err:?}");
@@ -175,16 +176,23 @@ async fn updates_replace_or_keep_links(db: &TestDb) {
     let mut edit = article.clone();
     edit.author_ids = vec![b.id, a.id];
     let saved = db
-        .update_article(&edit, None, article.version)
+        .update_article(&edit, None, article.version, &[])
         .await
-        .expect("edit");
+        .expect("edit")
+        .0;
     assert_eq!(saved.tag_ids, article.tag_ids, "tags kept when not given");
     assert_eq!(saved.author_ids, [b.id, a.id]);
 
     let replaced = db
-        .update_article(&saved, Some(&tags(&["Budget", "Senate"])), saved.version)
+        .update_article(
+            &saved,
+            Some(&tags(&["Budget", "Senate"])),
+            saved.version,
+            &[],
+        )
         .await
-        .expect("retag");
+        .expect("retag")
+        .0;
     assert_eq!(replaced.tag_ids.len(), 2);
     assert_eq!(
         replaced.tag_ids[0], article.tag_ids[1],

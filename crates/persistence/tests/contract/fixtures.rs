@@ -7,8 +7,11 @@ use domain::content::{
     Article, ArticleKind, ArticleStatus, Author, Media, MediaKind, NewSection, Section, Source,
 };
 use domain::html::SafeHtml;
-use domain::ids::{ArticleId, AuthorId, SectionId};
-use domain::ports::{ArticleRepository, AuthorRepository, SectionRepository, Store};
+use domain::ids::{ArticleId, AuthorId, LiveBlogId, LiveEntryId, SectionId};
+use domain::live::{LiveBlog, LiveBlogStatus, LiveEntry};
+use domain::ports::{
+    ArticleRepository, AuthorRepository, LiveBlogRepository, SectionRepository, Store,
+};
 use domain::text::{Slug, WebUrl};
 
 pub fn slug(s: &str) -> Slug {
@@ -125,4 +128,43 @@ pub async fn store(db: &impl ArticleRepository, article: Article, tags_: &[&str]
 
 pub fn statements(db: &impl Store) -> u64 {
     db.statements_executed()
+}
+
+/// A scheduled live blog in a section of its own slug.
+pub async fn blog<D>(db: &D, slug_: &str) -> LiveBlog
+where
+    D: SectionRepository + LiveBlogRepository,
+{
+    let section = section(db, "electoral-processes").await;
+    let now = clock::now();
+    let blog = LiveBlog {
+        id: LiveBlogId::new(),
+        slug: slug(slug_),
+        title: "Election night".into(),
+        summary: "Results as they come".into(),
+        section_id: section.id,
+        status: LiveBlogStatus::Scheduled,
+        started_at: None,
+        ended_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db.insert_live_blog(&blog).await.expect("blog");
+    blog
+}
+
+/// Entry `n` of `blog`, posted `n` microseconds after [`t0`]; every third
+/// is a key event.
+pub fn entry(blog: &LiveBlog, n: i64, pinned: bool) -> LiveEntry {
+    LiveEntry {
+        id: LiveEntryId::new(),
+        live_blog_id: blog.id,
+        body: SafeHtml::clean(&format!("<p>Update {n}</p>")).expect("body"),
+        author_id: None,
+        key_event: n % 3 == 0,
+        pinned,
+        media: vec![photo()],
+        posted_at: t0() + Duration::microseconds(n),
+        edited_at: None,
+    }
 }

@@ -32,6 +32,33 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
+/// A SQLite file of the test's own (several connections, WAL, as in
+/// production), removed with its WAL files when the guard drops.
+pub struct SqliteFile {
+    path: std::path::PathBuf,
+}
+
+impl SqliteFile {
+    pub fn new() -> SqliteFile {
+        let name = format!("pm-{}.db", uuid::Uuid::new_v4().simple());
+        SqliteFile {
+            path: std::env::temp_dir().join(name),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.path.display())
+    }
+}
+
+impl Drop for SqliteFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
 fn admin_url() -> String {
     std::env::var("POLITMASTER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())

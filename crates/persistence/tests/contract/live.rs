@@ -1,8 +1,6 @@
 //! Live blogs and entries: paging newest first, the pinning rule.
 
-use chrono::Duration;
-use domain::html::SafeHtml;
-use domain::ids::{AuthorId, LiveBlogId, LiveEntryId};
+use domain::ids::{AuthorId, LiveBlogId};
 use domain::live::{LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, PageRequest};
 use domain::ports::LiveBlogRepository;
@@ -17,49 +15,16 @@ contract!(
     live_blogs_round_trip_and_list_newest_first,
 );
 
-async fn blog(db: &TestDb, slug_: &str) -> LiveBlog {
-    let section = section(&**db, "electoral-processes").await;
-    let now = clock::now();
-    let blog = LiveBlog {
-        id: LiveBlogId::new(),
-        slug: slug(slug_),
-        title: "Election night".into(),
-        summary: "Results as they come".into(),
-        section_id: section.id,
-        status: LiveBlogStatus::Scheduled,
-        started_at: None,
-        ended_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    db.insert_live_blog(&blog).await.expect("blog");
-    blog
-}
-
-fn entry(blog: &LiveBlog, n: i64, pinned: bool) -> LiveEntry {
-    LiveEntry {
-        id: LiveEntryId::new(),
-        live_blog_id: blog.id,
-        body: SafeHtml::clean(&format!("<p>Update {n}</p>")).expect("body"),
-        author_id: None,
-        key_event: n % 3 == 0,
-        pinned,
-        media: vec![photo()],
-        posted_at: t0() + Duration::microseconds(n),
-        edited_at: None,
-    }
-}
-
 async fn a_blog_has_at_most_one_pinned_entry(db: &TestDb) {
-    let night = blog(db, "night").await;
-    let other = blog(db, "other").await;
+    let night = blog(&**db, "night").await;
+    let other = blog(&**db, "other").await;
     let other_pin = entry(&other, 0, true);
-    db.insert_live_entry(&other_pin).await.expect("insert");
+    db.insert_live_entry(&other_pin, &[]).await.expect("insert");
 
     let first = entry(&night, 1, true);
     let second = entry(&night, 2, true);
-    db.insert_live_entry(&first).await.expect("insert");
-    db.insert_live_entry(&second).await.expect("insert");
+    db.insert_live_entry(&first, &[]).await.expect("insert");
+    db.insert_live_entry(&second, &[]).await.expect("insert");
     let pinned = db.pinned_entry(night.id).await.expect("pinned");
     assert_eq!(pinned.map(|e| e.id), Some(second.id));
     let first_now = db
@@ -71,7 +36,7 @@ async fn a_blog_has_at_most_one_pinned_entry(db: &TestDb) {
 
     let mut repin = first_now.clone();
     repin.pinned = true;
-    db.update_live_entry(&repin).await.expect("repin");
+    db.update_live_entry(&repin, &[]).await.expect("repin");
     assert_eq!(
         db.pinned_entry(night.id)
             .await
@@ -94,13 +59,13 @@ async fn a_blog_has_at_most_one_pinned_entry(db: &TestDb) {
     );
 
     repin.pinned = false;
-    db.update_live_entry(&repin).await.expect("unpin");
+    db.update_live_entry(&repin, &[]).await.expect("unpin");
     assert_eq!(db.pinned_entry(night.id).await.expect("pinned"), None);
 
     let mut bad_author = entry(&night, 3, false);
     bad_author.author_id = Some(AuthorId::new());
     let err = db
-        .insert_live_entry(&bad_author)
+        .insert_live_entry(&bad_author, &[])
         .await
         .expect_err("bad author");
     assert!(
@@ -111,21 +76,31 @@ async fn a_blog_has_at_most_one_pinned_entry(db: &TestDb) {
         live_blog_id: LiveBlogId::new(),
         ..entry(&night, 4, true)
     };
-    let err = db.insert_live_entry(&orphan).await.expect_err("no blog");
+    let err = db
+        .insert_live_entry(&orphan, &[])
+        .await
+        .expect_err("no blog");
     assert!(matches!(err, Error::NotFound("live blog")), "{err:?}");
-    let err = db.update_live_entry(&orphan).await.expect_err("no entry");
+    let err = db
+        .update_live_entry(&orphan, &[])
+        .await
+        .expect_err("no entry");
     assert!(matches!(err, Error::NotFound("live entry")), "{err:?}");
 
-    assert!(db.delete_live_entry(first.id).await.expect("delete"));
-    assert!(!db.delete_live_entry(first.id).await.expect("delete again"));
+    db.delete_live_entry(first.id, &[]).await.expect("delete");
+    let err = db
+        .delete_live_entry(first.id, &[])
+        .await
+        .expect_err("delete again");
+    assert!(matches!(err, Error::NotFound("live entry")), "{err:?}");
 }
 
 async fn entries_page_newest_first_both_ways(db: &TestDb) {
-    let night = blog(db, "night").await;
+    let night = blog(&**db, "night").await;
     let mut entries = Vec::new();
     for n in 0..23 {
         let e = entry(&night, n, false);
-        db.insert_live_entry(&e).await.expect("insert");
+        db.insert_live_entry(&e, &[]).await.expect("insert");
         entries.push(e);
     }
     let read = db.live_entry_by_id(entries[5].id).await.expect("read");
@@ -200,8 +175,8 @@ async fn entries_page_newest_first_both_ways(db: &TestDb) {
 }
 
 async fn live_blogs_round_trip_and_list_newest_first(db: &TestDb) {
-    let first = blog(db, "first").await;
-    let mut second = blog(db, "second").await;
+    let first = blog(&**db, "first").await;
+    let mut second = blog(&**db, "second").await;
     assert_eq!(
         db.live_blog_by_slug(&slug("first")).await.expect("read"),
         Some(first.clone())
@@ -218,7 +193,7 @@ async fn live_blogs_round_trip_and_list_newest_first(db: &TestDb) {
     second
         .transition(LiveBlogStatus::Live, clock::now())
         .expect("go live");
-    db.update_live_blog(&second).await.expect("update");
+    db.update_live_blog(&second, &[]).await.expect("update");
     assert_eq!(
         db.live_blog_by_id(second.id).await.expect("read"),
         Some(second.clone())
@@ -246,10 +221,13 @@ async fn live_blogs_round_trip_and_list_newest_first(db: &TestDb) {
     );
     assert_eq!(db.count_live_blogs(None).await.expect("count"), 2);
     let err = db
-        .update_live_blog(&LiveBlog {
-            id: LiveBlogId::new(),
-            ..second
-        })
+        .update_live_blog(
+            &LiveBlog {
+                id: LiveBlogId::new(),
+                ..second
+            },
+            &[],
+        )
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");

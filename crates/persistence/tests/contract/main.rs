@@ -9,6 +9,8 @@ mod harness;
 mod fixtures;
 
 mod articles;
+mod concurrency;
+mod events;
 mod lists;
 mod live;
 mod misc;

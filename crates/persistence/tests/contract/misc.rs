@@ -120,10 +120,12 @@ async fn active_breaking_news_excludes_retracted_and_expired(db: &TestDb) {
     };
     let mut retracted = alert("Retracted", now);
     for a in [&old, &linked, &expired, &retracted] {
-        db.insert_breaking_news(a).await.expect("insert");
+        db.insert_breaking_news(a, &[]).await.expect("insert");
     }
     retracted.retracted_at = Some(now);
-    db.update_breaking_news(&retracted).await.expect("retract");
+    db.update_breaking_news(&retracted, &[])
+        .await
+        .expect("retract");
 
     let active = db.active_breaking_news(now).await.expect("active");
     assert_eq!(active, vec![linked.clone(), old.clone()]);
@@ -133,15 +135,18 @@ async fn active_breaking_news_excludes_retracted_and_expired(db: &TestDb) {
     );
 
     let err = db
-        .insert_breaking_news(&BreakingNews {
-            link: Some(BreakingLink::Article(ArticleId::new())),
-            ..alert("Dangling", now)
-        })
+        .insert_breaking_news(
+            &BreakingNews {
+                link: Some(BreakingLink::Article(ArticleId::new())),
+                ..alert("Dangling", now)
+            },
+            &[],
+        )
         .await
         .expect_err("no such article");
     assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
     let err = db
-        .update_breaking_news(&alert("Missing", now))
+        .update_breaking_news(&alert("Missing", now), &[])
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
@@ -244,7 +249,7 @@ async fn a_sqlite_file_takes_concurrent_writers() {
                 .await?
                 .expect("just written");
             edit.headline = format!("Edited {i}");
-            db.update_article(&edit, Some(&tags(&["Shared"])), edit.version)
+            db.update_article(&edit, Some(&tags(&["Shared"])), edit.version, &[])
                 .await
         }));
     }

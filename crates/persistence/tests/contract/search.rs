@@ -209,9 +209,10 @@ async fn the_index_follows_updates_and_deletes(db: &TestDb) {
     let mut edit = headline.clone();
     edit.headline = "Senate rejects the plan".into();
     let edit = db
-        .update_article(&edit, None, headline.version)
+        .update_article(&edit, None, headline.version, &[])
         .await
-        .expect("edit");
+        .expect("edit")
+        .0;
     assert_eq!(count("parliament").await, 0);
     assert_eq!(count("senate").await, 1);
     assert!(db.delete_article(edit.id).await.expect("delete"));

@@ -1,6 +1,7 @@
 //! Live blogs and their entries: the type, the root fields that read them,
-//! and the desk's writes. Subscriptions will join as `subscription.rs`.
+//! the desk's writes, and the subscription that follows one live.
 
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;

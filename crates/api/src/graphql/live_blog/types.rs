@@ -1,10 +1,9 @@
 //! Live blogs and their entries as readers and the desk see them.
 
 use async_graphql::{Context, Enum, ID, Object};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use domain::ids::{LiveBlogId, LiveEntryId};
+use domain::events::Stream;
+use domain::ids::LiveEntryId;
 use domain::live as dl;
 use domain::page::PageRequest;
 use domain::ports::LIVE_ENTRIES_CURSOR;
@@ -165,25 +164,16 @@ impl LiveBlog {
         Ok(page.items.into_iter().map(|(_, e)| LiveEntry(e)).collect())
     }
 
-    /// An opaque position in this blog's updates, to subscribe from. Today
-    /// it encodes the blog and its newest entry; it will become the
-    /// position in the blog's event log. Treat it as an opaque token.
+    /// The position of this blog's latest event (an opaque token). Read it
+    /// with the page, then subscribe with `liveBlog(id:, after:)` set to it
+    /// to receive every update made since, with no gap between the page
+    /// load and the subscription.
     async fn cursor(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        let newest = newsroom(ctx)?
-            .live_entries(self.0.id, false, &PageRequest::first(1))
+        let cursor = newsroom(ctx)?
+            .stream_cursor(Stream::LiveBlog(self.0.id))
             .await?;
-        let newest = newest.items.into_iter().next().map(|(_, e)| e);
-        Ok(blog_cursor(self.0.id, newest.as_ref()))
+        Ok(cursor.encode())
     }
-}
-
-/// `base64url("live-blog\n<blog>\n<newest entry>\n<posted at, µs>")`, with
-/// the last two empty for a blog without entries.
-pub fn blog_cursor(blog: LiveBlogId, newest: Option<&dl::LiveEntry>) -> String {
-    let (entry, posted) = newest.map_or((String::new(), String::new()), |e| {
-        (e.id.to_string(), e.posted_at.timestamp_micros().to_string())
-    });
-    URL_SAFE_NO_PAD.encode(format!("live-blog\n{blog}\n{entry}\n{posted}"))
 }
 
 /// One update in a live blog.
