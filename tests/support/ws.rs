@@ -58,12 +58,30 @@ impl Connection {
         protocol: Protocol,
         token: Option<&str>,
     ) -> anyhow::Result<Self> {
+        Self::open_with(addr, protocol, token, None).await
+    }
+
+    /// Like [`Connection::open`], with the socket's receive buffer capped at
+    /// `receive_buffer` bytes: a reader the kernel cannot hide the slowness
+    /// of, for slow-consumer tests.
+    pub async fn open_with(
+        addr: std::net::SocketAddr,
+        protocol: Protocol,
+        token: Option<&str>,
+        receive_buffer: Option<u32>,
+    ) -> anyhow::Result<Self> {
         let mut request = format!("ws://{addr}/graphql").into_client_request()?;
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(protocol.subprotocol()),
         );
-        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        if let Some(bytes) = receive_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
+        let stream = socket.connect(addr).await?;
+        let (ws, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
         let mut connection = Connection {
             ws,
             protocol,

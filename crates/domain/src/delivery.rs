@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::error::{Error, Result};
@@ -85,6 +86,7 @@ impl Delivery {
                 return Some(Ok(record));
             }
             if self.catching_up {
+                self.drain_live();
                 match self
                     .log
                     .events_after(&self.stream, self.last, REPLAY_BATCH)
@@ -109,6 +111,15 @@ impl Delivery {
                 BusMessage::Lagged => return Some(self.fail(Error::SlowConsumer)),
             }
         }
+    }
+
+    /// While catching up from the log, whatever waits on the bus is
+    /// covered by the next log read (it was committed before it was
+    /// announced), so it is dropped unread. Draining keeps the bus buffer
+    /// from overflowing during a long replay, which would otherwise make a
+    /// subscriber that keeps up look like a slow one.
+    fn drain_live(&mut self) {
+        while let Some(Some(_)) = self.live.next().now_or_never() {}
     }
 
     fn fail(&mut self, error: Error) -> Result<Arc<EventRecord>> {
@@ -293,6 +304,27 @@ mod tests {
         let items = take(&mut events, 2);
         assert_eq!(items.len(), 1, "the stream ends after the error");
         assert!(matches!(items[0], Err(Error::SlowConsumer)));
+    }
+
+    #[test]
+    fn a_lag_while_replaying_from_the_log_is_not_a_slow_consumer() {
+        let (log, bus, live) = setup();
+        log.append(1);
+        let mut events = block_on(subscribe(
+            log.clone(),
+            &bus,
+            Stream::Articles,
+            Some(&cursor(0)),
+        ))
+        .unwrap();
+        // The bus overflowed while the subscriber was reading the log.
+        let r2 = log.append(2);
+        live.unbounded_send(BusMessage::Lagged).unwrap();
+        live.unbounded_send(BusMessage::Event(r2)).unwrap();
+        assert_eq!(seqs(take(&mut events, 2)), [1, 2]);
+        let r3 = log.append(3);
+        live.unbounded_send(BusMessage::Event(r3)).unwrap();
+        assert_eq!(seqs(take(&mut events, 1)), [3]);
     }
 
     #[test]
