@@ -161,15 +161,17 @@ async fn a_node_shutting_down_sends_widgets_elsewhere(a: &TestApp, _: Option<Red
     let last = seen[1]["cursor"].as_str().expect("cursor").to_owned();
 
     b.stop().await;
-    loop {
-        match widget
-            .next(WAIT)
-            .await
-            .expect("the socket is closed, not left hanging")
-        {
-            (_, Received::Closed(_) | Received::Complete) => break,
-            (_, other) => panic!("unexpected {other:?} while the node stops"),
+    // The node says why it closes the socket: widgets reconnect elsewhere.
+    let closed = widget
+        .next(WAIT)
+        .await
+        .expect("the socket is closed, not left hanging");
+    match closed {
+        (_, Received::Closed(Some((code, reason)))) => {
+            assert_eq!(code, 1012, "service restart: {reason}");
+            assert!(reason.contains("cursor"), "{reason}");
         }
+        other => panic!("expected a close frame, got {other:?}"),
     }
     post(a, &blog, "Update 3").await;
     post(a, &blog, "Update 4").await;
