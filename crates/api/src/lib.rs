@@ -17,9 +17,12 @@
 //!   `context` (per-request caller and loaders).
 //! - [`graphql::subscription`]: the `Subscription` root (live blogs,
 //!   breaking news, articles), fed by the newsroom's gap-free event
-//!   streams.
-//! - [`http`]: GraphQL over HTTP per the spec, WebSocket (both protocols,
-//!   keep-alive, graceful shutdown), GraphiQL, `/healthz`, `/readyz`,
+//!   streams; [`graphql::fanout`] lets the WebSocket transport probe a
+//!   subscription and render each event once per distinct subscription
+//!   instead of once per subscriber.
+//! - [`http`]: GraphQL over HTTP per the spec, WebSocket (both protocols
+//!   spoken by [`http::ws`] itself, keep-alive, shared rendering of
+//!   events, graceful shutdown), GraphiQL, `/healthz`, `/readyz`,
 //!   `/metrics`.
 
 pub mod graphql;

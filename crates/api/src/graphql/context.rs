@@ -1,7 +1,9 @@
 //! What a resolver can ask of its context, and the extension that puts it
 //! there for every operation.
 //!
-//! The transport inserts only the [`Caller`] (from a bearer token). The
+//! The transport inserts only the [`Caller`] (from a bearer token), and
+//! for subscriptions over WebSocket the [`fanout`](crate::graphql::fanout)
+//! mode (probe or pinned event). The
 //! [`RequestScope`] extension then builds fresh [`Loaders`] for each
 //! operation, whatever the transport (HTTP, WebSocket, tests calling the
 //! schema directly): batches and visibility never leak from one request,

@@ -28,6 +28,9 @@ pub mod code {
     /// the last event you received (`after:`) to get everything since.
     pub const SLOW_CONSUMER: &str = "SLOW_CONSUMER";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// A limit on what one client may hold open was reached (subscriptions
+    /// per WebSocket connection).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL: &str = "INTERNAL";
 }
 

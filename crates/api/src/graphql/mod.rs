@@ -11,6 +11,7 @@ pub mod breaking;
 pub mod connection;
 pub mod context;
 pub mod errors;
+pub mod fanout;
 pub mod ids;
 pub mod live_blog;
 pub mod loaders;

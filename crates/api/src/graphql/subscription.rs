@@ -17,6 +17,10 @@
 //!   token the connection carries (see [`crate::graphql::context`]), so
 //!   they only ever show published content.
 //! - Streams own what they use (`'static`): the newsroom is cloned in.
+//! - Each resolver also runs in the WebSocket transport's probe and pinned
+//!   modes ([`crate::graphql::fanout`]), which share its validation,
+//!   filters and mapping: over WebSocket an event is executed once per
+//!   distinct subscription, not once per subscriber.
 
 use async_graphql::MergedSubscription;
 use futures::stream::{BoxStream, Stream, StreamExt};

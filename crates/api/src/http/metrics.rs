@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
+use crate::http::ws::render::RenderCounts;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -26,7 +27,7 @@ impl HttpMetrics {
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn render(&self, db_statements: u64, websockets: usize) -> String {
+    fn render(&self, db_statements: u64, websockets: usize, subscriptions: RenderCounts) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP politmaster_http_requests_total HTTP requests answered, by status class.\n\
@@ -47,7 +48,15 @@ impl HttpMetrics {
              politmaster_db_statements_total {db_statements}\n\
              # HELP politmaster_websocket_connections WebSocket connections open now.\n\
              # TYPE politmaster_websocket_connections gauge\n\
-             politmaster_websocket_connections {websockets}\n"
+             politmaster_websocket_connections {websockets}\n\
+             # HELP politmaster_subscription_renders_total Subscription events rendered: once per event and distinct subscription, however many subscribe to it.\n\
+             # TYPE politmaster_subscription_renders_total counter\n\
+             politmaster_subscription_renders_total {renders}\n\
+             # HELP politmaster_subscription_deliveries_total Rendered subscription events written to a subscriber.\n\
+             # TYPE politmaster_subscription_deliveries_total counter\n\
+             politmaster_subscription_deliveries_total {deliveries}\n",
+            renders = subscriptions.renders,
+            deliveries = subscriptions.deliveries,
         );
         out
     }
@@ -64,9 +73,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let db_statements = state.newsroom.store().statements_executed();
     (
         [(CONTENT_TYPE, TEXT_FORMAT)],
-        state
-            .metrics
-            .render(db_statements, state.shutdown.open_connections()),
+        state.metrics.render(
+            db_statements,
+            state.shutdown.open_connections(),
+            state.renders.counts(),
+        ),
     )
         .into_response()
 }
@@ -81,11 +92,17 @@ mod tests {
         metrics.record(200);
         metrics.record(204);
         metrics.record(503);
-        let text = metrics.render(42, 3);
+        let counts = RenderCounts {
+            renders: 2,
+            deliveries: 400,
+        };
+        let text = metrics.render(42, 3, counts);
         assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
         assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
         assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
         assert!(text.contains("politmaster_db_statements_total 42\n"));
-        assert!(text.ends_with("politmaster_websocket_connections 3\n"));
+        assert!(text.contains("politmaster_websocket_connections 3\n"));
+        assert!(text.contains("politmaster_subscription_renders_total 2\n"));
+        assert!(text.ends_with("politmaster_subscription_deliveries_total 400\n"));
     }
 }

@@ -31,6 +31,7 @@ use crate::graphql::{self as gql, ApiSchema, site::SiteConfig};
 use crate::http::metrics::HttpMetrics;
 use crate::http::shutdown::Shutdown;
 use crate::http::ws::WebSocketConfig;
+use crate::http::ws::render::RenderCache;
 
 /// The largest request body accepted. GraphQL documents are small; this
 /// leaves room for a long article body in a mutation.
@@ -44,6 +45,9 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     pub shutdown: Shutdown,
     pub websocket: WebSocketConfig,
+    /// Subscription events rendered once per distinct subscription, shared
+    /// by every WebSocket connection of this router.
+    pub renders: Arc<RenderCache>,
     graphiql: Arc<str>,
 }
 
@@ -66,6 +70,7 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         metrics: Arc::default(),
         shutdown: options.shutdown,
         websocket: options.websocket,
+        renders: RenderCache::new(),
         graphiql: GraphiQLSource::build()
             .endpoint("/graphql")
             .subscription_endpoint("/graphql")

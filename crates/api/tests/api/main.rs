@@ -14,6 +14,8 @@ mod http;
 mod schema;
 mod subscriptions;
 mod ws;
+mod ws_fanout;
+mod ws_protocol;
 
 use std::sync::Arc;
 

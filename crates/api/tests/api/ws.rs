@@ -18,9 +18,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::TestApp;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn serve(app: &TestApp) -> std::net::SocketAddr {
+pub(crate) async fn serve(app: &TestApp) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.router.clone();
@@ -30,25 +30,25 @@ async fn serve(app: &TestApp) -> std::net::SocketAddr {
 
 /// The two subprotocols and their message names.
 #[derive(Debug, Clone, Copy)]
-struct Protocol {
-    name: &'static str,
-    subscribe: &'static str,
-    next: &'static str,
+pub(crate) struct Protocol {
+    pub name: &'static str,
+    pub subscribe: &'static str,
+    pub next: &'static str,
 }
 
-const TRANSPORT_WS: Protocol = Protocol {
+pub(crate) const TRANSPORT_WS: Protocol = Protocol {
     name: "graphql-transport-ws",
     subscribe: "subscribe",
     next: "next",
 };
-const LEGACY: Protocol = Protocol {
+pub(crate) const LEGACY: Protocol = Protocol {
     name: "graphql-ws",
     subscribe: "start",
     next: "data",
 };
-const BOTH: [Protocol; 2] = [TRANSPORT_WS, LEGACY];
+pub(crate) const BOTH: [Protocol; 2] = [TRANSPORT_WS, LEGACY];
 
-async fn connect(addr: std::net::SocketAddr, protocols: &str) -> (Socket, String) {
+pub(crate) async fn connect(addr: std::net::SocketAddr, protocols: &str) -> (Socket, String) {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .unwrap();
@@ -64,7 +64,7 @@ async fn connect(addr: std::net::SocketAddr, protocols: &str) -> (Socket, String
 }
 
 /// Connects, sends `connection_init` with `payload` and expects the ack.
-async fn open(addr: std::net::SocketAddr, protocol: Protocol, payload: Value) -> Socket {
+pub(crate) async fn open(addr: std::net::SocketAddr, protocol: Protocol, payload: Value) -> Socket {
     let (mut socket, _) = connect(addr, protocol.name).await;
     send(
         &mut socket,
@@ -75,14 +75,14 @@ async fn open(addr: std::net::SocketAddr, protocol: Protocol, payload: Value) ->
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::text(message.to_string()))
         .await
         .unwrap();
 }
 
-async fn subscribe(
+pub(crate) async fn subscribe(
     socket: &mut Socket,
     protocol: Protocol,
     id: &str,
@@ -97,7 +97,7 @@ async fn subscribe(
 }
 
 /// The next frame of any kind, within five seconds.
-async fn next_frame(socket: &mut Socket) -> Message {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Message {
     tokio::time::timeout(Duration::from_secs(5), socket.next())
         .await
         .expect("a frame within 5 s")
@@ -106,7 +106,7 @@ async fn next_frame(socket: &mut Socket) -> Message {
 }
 
 /// The next protocol message, skipping keep-alives (pings, pongs, `ka`).
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         match next_frame(socket).await {
             Message::Text(text) => {
@@ -123,7 +123,7 @@ async fn next_json(socket: &mut Socket) -> Value {
 
 /// Reads until the close frame, skipping everything else; its code and
 /// reason.
-async fn close_frame(socket: &mut Socket) -> (u16, String) {
+pub(crate) async fn close_frame(socket: &mut Socket) -> (u16, String) {
     loop {
         match next_frame(socket).await {
             Message::Close(Some(frame)) => return (frame.code.into(), frame.reason.to_string()),
@@ -210,7 +210,7 @@ async fn a_bad_token_in_connection_init_closes_the_socket_with_4403() {
     }
 }
 
-const LIVE_BLOG: &str = "subscription($id: ID!, $after: String) {
+pub(crate) const LIVE_BLOG: &str = "subscription($id: ID!, $after: String) {
   liveBlog(id: $id, after: $after) {
     __typename cursor
     ... on LiveEntryPosted { entry { bodyText } }
@@ -218,7 +218,7 @@ const LIVE_BLOG: &str = "subscription($id: ID!, $after: String) {
 }";
 
 /// A live blog created by the desk: its id and its cursor.
-async fn live_blog(app: &TestApp, token: &str) -> (Value, String) {
+pub(crate) async fn live_blog(app: &TestApp, token: &str) -> (Value, String) {
     let reply = app
         .query(
             "mutation { createLiveBlog(input: { title: \"Election night\", section: \"electoral-processes\" }) { id cursor } }",
@@ -233,7 +233,7 @@ async fn live_blog(app: &TestApp, token: &str) -> (Value, String) {
     )
 }
 
-async fn post(app: &TestApp, token: &str, blog: &Value, body: &str) {
+pub(crate) async fn post(app: &TestApp, token: &str, blog: &Value, body: &str) {
     let reply = app
         .query(
             "mutation($input: PostLiveEntryInput!) { postLiveEntry(input: $input) { id } }",
@@ -372,7 +372,7 @@ async fn a_subscriber_that_falls_behind_gets_slow_consumer_and_the_subscription_
     assert_eq!(next_json(&mut socket).await["type"], "next");
 }
 
-fn quick(shutdown: api::Shutdown) -> api::Options {
+pub(crate) fn quick(shutdown: api::Shutdown) -> api::Options {
     api::Options {
         shutdown,
         websocket: api::WebSocketConfig {

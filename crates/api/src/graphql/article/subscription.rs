@@ -8,18 +8,18 @@
 
 use async_graphql::{Context, ID, Subscription};
 use domain::content::Article as DomainArticle;
-use domain::events::{Event, EventRecord, Stream};
+use domain::events::{Event, Stream};
 use domain::ids::{ArticleId, SectionId, TagId};
 use domain::text::Slug;
 use domain::{Caller, Newsroom};
-use futures::stream::{self, BoxStream, StreamExt};
-use std::sync::Arc;
+use futures::stream::{self, StreamExt};
 
 use crate::graphql::article::types::Article;
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
+use crate::graphql::fanout::{Events, deliver, hand_over, only, pinned};
 use crate::graphql::ids::from_global;
-use crate::graphql::subscription::{EventStream, until_error};
+use crate::graphql::subscription::EventStream;
 
 #[derive(Default)]
 pub struct ArticleSubscriptions;
@@ -54,7 +54,17 @@ impl ArticleSubscriptions {
             .map(|raw| Slug::parse(&raw).map_err(|e| e.at("tag")))
             .transpose()?
             .map(|slug| TagFilter { slug, id: None });
-        let events = newsroom.events(Stream::Articles, None).await?;
+        let relevant = move |event: &Event| match event {
+            Event::ArticlePublished { section_id, .. } => section.is_none_or(|s| s == *section_id),
+            _ => false,
+        };
+        let events = match pinned(ctx, Stream::Articles) {
+            Some(event) => only(event, relevant),
+            None => {
+                let events = newsroom.events(Stream::Articles, None).await?;
+                hand_over(ctx, Stream::Articles, only(events, relevant), None)
+            }
+        };
         let published = Published {
             newsroom,
             events,
@@ -64,7 +74,7 @@ impl ArticleSubscriptions {
         let articles = stream::unfold(published, |mut p| async move {
             p.next().await.map(|item| (item, p))
         });
-        Ok(until_error(articles.map(|item| item.map(Article))))
+        Ok(deliver(ctx, articles.map(|item| item.map(Article))))
     }
 
     /// One article's changes as they are saved, while it is published: the
@@ -79,12 +89,21 @@ impl ArticleSubscriptions {
     ) -> Result<EventStream<Article>, ApiError> {
         let newsroom = newsroom(ctx)?.clone();
         let id: ArticleId = from_global("id", &id)?;
-        // Listen first, so that nothing saved after the check is missed.
-        let events = newsroom.events(Stream::Articles, None).await?;
-        newsroom
-            .article_by_id(&Caller::anonymous(), id)
-            .await?
-            .ok_or(domain::Error::NotFound("article"))?;
+        let relevant = move |event: &Event| matches!(event, Event::ArticleUpdated { article_id, .. } if *article_id == id);
+        let events = match pinned(ctx, Stream::Articles) {
+            // The article is loaded below, as for every event.
+            Some(event) => only(event, relevant),
+            None => {
+                // Listen first, so that nothing saved after the check is
+                // missed.
+                let events = newsroom.events(Stream::Articles, None).await?;
+                newsroom
+                    .article_by_id(&Caller::anonymous(), id)
+                    .await?
+                    .ok_or(domain::Error::NotFound("article"))?;
+                hand_over(ctx, Stream::Articles, only(events, relevant), None)
+            }
+        };
         let articles = events.filter_map(move |item| {
             let newsroom = newsroom.clone();
             async move {
@@ -112,7 +131,7 @@ impl ArticleSubscriptions {
                 }
             }
         });
-        Ok(until_error(articles))
+        Ok(deliver(ctx, articles))
     }
 }
 
@@ -132,7 +151,7 @@ struct TagFilter {
 /// The state of an `articlePublished` subscription.
 struct Published {
     newsroom: Newsroom,
-    events: BoxStream<'static, domain::Result<Arc<EventRecord>>>,
+    events: Events,
     section: Option<SectionId>,
     tag: Option<TagFilter>,
 }

@@ -9,7 +9,8 @@ use futures::StreamExt;
 use crate::graphql::breaking::BreakingNews;
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
-use crate::graphql::subscription::{EventStream, until_error};
+use crate::graphql::fanout::{deliver, hand_over, pinned};
+use crate::graphql::subscription::EventStream;
 
 /// A breaking-news alert went up or came down. Events arrive in the order
 /// they were committed, each exactly once; keep the `cursor` of the last
@@ -100,14 +101,23 @@ impl BreakingSubscriptions {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> Result<EventStream<BreakingNewsEvent>, ApiError> {
-        let events = newsroom(ctx)?
-            .events(Stream::Breaking, after.as_deref())
-            .await?;
-        Ok(until_error(events.filter_map(|item| {
-            futures::future::ready(match item {
-                Ok(record) => BreakingNewsEvent::from_record(&record).map(Ok),
-                Err(error) => Some(Err(error)),
-            })
-        })))
+        let events = match pinned(ctx, Stream::Breaking) {
+            Some(event) => event,
+            None => {
+                let events = newsroom(ctx)?
+                    .events(Stream::Breaking, after.as_deref())
+                    .await?;
+                hand_over(ctx, Stream::Breaking, events, Some("after"))
+            }
+        };
+        Ok(deliver(
+            ctx,
+            events.filter_map(|item| {
+                futures::future::ready(match item {
+                    Ok(record) => BreakingNewsEvent::from_record(&record).map(Ok),
+                    Err(error) => Some(Err(error)),
+                })
+            }),
+        ))
     }
 }

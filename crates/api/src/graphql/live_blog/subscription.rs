@@ -9,9 +9,10 @@ use futures::StreamExt;
 
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
+use crate::graphql::fanout::{deliver, hand_over, pinned};
 use crate::graphql::ids::{from_global, to_global};
 use crate::graphql::live_blog::types::{LiveBlog, LiveBlogStatus, LiveEntry};
-use crate::graphql::subscription::{EventStream, until_error};
+use crate::graphql::subscription::EventStream;
 
 /// Something that happened in a live blog. Events arrive in the order they
 /// were committed, each exactly once; keep the `cursor` of the last one
@@ -170,18 +171,28 @@ impl LiveBlogSubscriptions {
     ) -> Result<EventStream<LiveBlogEvent>, ApiError> {
         let newsroom = newsroom(ctx)?;
         let id: LiveBlogId = from_global("id", &id)?;
-        newsroom
-            .live_blog_by_id(id)
-            .await?
-            .ok_or(domain::Error::NotFound("live blog"))?;
-        let events = newsroom
-            .events(Stream::LiveBlog(id), after.as_deref())
-            .await?;
-        Ok(until_error(events.filter_map(|item| {
-            futures::future::ready(match item {
-                Ok(record) => LiveBlogEvent::from_record(&record).map(Ok),
-                Err(error) => Some(Err(error)),
-            })
-        })))
+        let stream = Stream::LiveBlog(id);
+        // Rendering one event for subscribers already checked at subscribe
+        // time: the event itself shows the blog exists.
+        let events = match pinned(ctx, stream) {
+            Some(event) => event,
+            None => {
+                newsroom
+                    .live_blog_by_id(id)
+                    .await?
+                    .ok_or(domain::Error::NotFound("live blog"))?;
+                let events = newsroom.events(stream, after.as_deref()).await?;
+                hand_over(ctx, stream, events, Some("after"))
+            }
+        };
+        Ok(deliver(
+            ctx,
+            events.filter_map(|item| {
+                futures::future::ready(match item {
+                    Ok(record) => LiveBlogEvent::from_record(&record).map(Ok),
+                    Err(error) => Some(Err(error)),
+                })
+            }),
+        ))
     }
 }

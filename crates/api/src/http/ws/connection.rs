@@ -1,0 +1,210 @@
+//! The loop that owns one socket: it reads client messages, takes events
+//! from the connection's subscriptions, keeps the connection alive and
+//! closes it, writing one batch of messages at a time.
+//!
+//! Everything a connection does happens in this one task, so its cost is
+//! the socket plus a few words per subscription. The loop is not biased:
+//! neither a busy subscription nor a chatty client can starve the other
+//! side, and shutdown or a timer is noticed between any two writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use domain::{Caller, Newsroom};
+use futures::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::graphql::ApiSchema;
+use crate::http::shutdown::Shutdown;
+use crate::http::ws::protocol::{self, Protocol};
+use crate::http::ws::render::RenderCache;
+use crate::http::ws::session::{Out, Session};
+use crate::http::ws::{SHUTDOWN_REASON, WebSocketConfig, close};
+
+pub struct Connection {
+    pub schema: ApiSchema,
+    pub newsroom: Newsroom,
+    pub renders: Arc<RenderCache>,
+    pub shutdown: Shutdown,
+    pub config: WebSocketConfig,
+    pub protocol: Protocol,
+    pub caller: Caller,
+}
+
+/// How a connection ended.
+enum Ending {
+    /// We sent a close frame: wait for the client's.
+    ClosedByUs,
+    /// The client sent a close frame: flush the automatic reply.
+    ClosedByClient,
+    /// The connection broke, or a write timed out.
+    Gone,
+}
+
+/// How long to wait for the client's close frame after sending ours, so
+/// that the socket is not torn down under a frame the client still has to
+/// read (a reset can discard it, and the client would see `1006` instead
+/// of our code and reason).
+const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
+
+/// A ping frame in a batch: keep-alive.
+enum Frame {
+    Out(Out),
+    Ping,
+}
+
+impl Connection {
+    pub async fn serve(self, socket: WebSocket) {
+        let _open = self.shutdown.track();
+        let config = self.config;
+        let legacy = self.protocol == Protocol::Legacy;
+        let (mut sink, mut frames) = socket.split();
+        let mut session = Session::new(
+            self.protocol,
+            self.schema,
+            self.newsroom,
+            self.renders,
+            self.caller,
+        );
+
+        let shutting_down = self.shutdown.triggered();
+        futures::pin_mut!(shutting_down);
+        let init_deadline = tokio::time::sleep(config.init_timeout);
+        futures::pin_mut!(init_deadline);
+        let mut ping =
+            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut heard = Instant::now();
+
+        let ending = loop {
+            let acked = session.acked();
+            let polled = session.members.is_polled();
+            let batch: Vec<Frame> = tokio::select! {
+                () = &mut shutting_down => {
+                    vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)]
+                }
+                frame = frames.next() => {
+                    // Anything from the client shows it is alive; only
+                    // text and binary frames are protocol messages.
+                    heard = Instant::now();
+                    let message = match frame {
+                        Some(Ok(frame @ (Message::Text(_) | Message::Binary(_)))) => {
+                            frame.into_data()
+                        }
+                        Some(Ok(Message::Close(_))) => break Ending::ClosedByClient,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Err(_)) | None => break Ending::Gone,
+                    };
+                    frames_of(session.on_message(&message).await)
+                }
+                Some(item) = session.members.next(), if polled => {
+                    frames_of(session.on_event(item).await)
+                }
+                () = &mut init_deadline, if !acked => {
+                    vec![close_with(close::INIT_TIMEOUT, "Connection initialisation timeout")]
+                }
+                _ = ping.tick() => {
+                    if heard.elapsed() > config.idle_timeout {
+                        let reason = "keep-alive timeout: nothing heard from the client";
+                        vec![close_with(close::IDLE_TIMEOUT, reason)]
+                    } else if legacy && acked {
+                        vec![Frame::Out(Out::Text(protocol::KA.to_owned())), Frame::Ping]
+                    } else {
+                        vec![Frame::Ping]
+                    }
+                }
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            let closing = batch
+                .iter()
+                .any(|frame| matches!(frame, Frame::Out(Out::Close(..))));
+            if !send(&mut sink, batch, config.write_timeout).await {
+                break Ending::Gone;
+            }
+            if closing {
+                break Ending::ClosedByUs;
+            }
+        };
+        // Subscriptions end here, whatever happens to the socket next.
+        drop(session);
+        match ending {
+            Ending::ClosedByUs => {
+                let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
+                    while let Some(Ok(frame)) = frames.next().await {
+                        if matches!(frame, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            }
+            Ending::ClosedByClient => {
+                let _ = tokio::time::timeout(config.write_timeout, sink.close()).await;
+            }
+            Ending::Gone => {}
+        }
+    }
+}
+
+fn frames_of(out: Vec<Out>) -> Vec<Frame> {
+    out.into_iter().map(Frame::Out).collect()
+}
+
+fn close_with(code: u16, reason: &str) -> Frame {
+    Frame::Out(Out::Close(code, reason.to_owned()))
+}
+
+/// Writes a batch of messages, stopping after a close frame; returns
+/// whether it was written in time.
+async fn send<S>(sink: &mut S, batch: Vec<Frame>, timeout: Duration) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let write = async {
+        for frame in batch {
+            let (message, last) = match frame {
+                Frame::Out(Out::Text(text)) => (Message::Text(text.into()), false),
+                Frame::Ping => (Message::Ping(Default::default()), false),
+                Frame::Out(Out::Close(code, reason)) => {
+                    let frame = CloseFrame {
+                        code,
+                        reason: close_reason(&reason).into(),
+                    };
+                    (Message::Close(Some(frame)), true)
+                }
+            };
+            sink.feed(message).await?;
+            if last {
+                break;
+            }
+        }
+        sink.flush().await
+    };
+    matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
+}
+
+/// A close frame's reason is at most 123 bytes.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_frame() {
+        assert_eq!(close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let cut = close_reason(&long);
+        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
+        assert!(SHUTDOWN_REASON.len() <= 123);
+    }
+}

@@ -1,0 +1,308 @@
+//! One connection's protocol state: the handshake, its operations, and
+//! what to send for each client message and each event. The socket itself
+//! is the loop's ([`super::connection`]); everything here returns the
+//! messages to write.
+//!
+//! An operation is one of:
+//! - a **query or mutation**: executed once, as the connection's caller,
+//!   then `next` + `complete` (an error before execution: `error` on
+//!   transport-ws). Executed inline: the connection reads its next message
+//!   only after answering, so input never queues up.
+//! - a **subscription**: probed (the resolver validates and hands over its
+//!   event stream, see [`crate::graphql::fanout`]), then kept as a member
+//!   whose events are rendered through the shared cache. An error at
+//!   subscribe time is `next` with the error, then `complete`, as before;
+//!   an error while running (`SLOW_CONSUMER`, `INTERNAL`) likewise.
+
+use std::sync::Arc;
+
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{PathSegment, Request, Response, ServerError, Variables};
+use domain::events::EventRecord;
+use domain::{Caller, Newsroom};
+use futures::StreamExt;
+
+use crate::graphql::errors::{classify_response, code, executed, to_graphql};
+use crate::graphql::fanout::Probe;
+use crate::graphql::{ApiSchema, operation_type};
+use crate::http::auth::{InitToken, token_from_init_payload};
+use crate::http::ws::members::{Item, Member, Members};
+use crate::http::ws::protocol::{self, ClientMessage, Operation, Protocol};
+use crate::http::ws::render::RenderCache;
+use crate::http::ws::{MAX_OPERATIONS, close};
+
+/// Something to write.
+#[derive(Debug, PartialEq)]
+pub enum Out {
+    Text(String),
+    /// A close frame: the last thing written.
+    Close(u16, String),
+}
+
+pub struct Session {
+    protocol: Protocol,
+    schema: ApiSchema,
+    newsroom: Newsroom,
+    renders: Arc<RenderCache>,
+    caller: Caller,
+    initialised: bool,
+    acked: bool,
+    pub members: Members,
+}
+
+impl Session {
+    pub fn new(
+        protocol: Protocol,
+        schema: ApiSchema,
+        newsroom: Newsroom,
+        renders: Arc<RenderCache>,
+        caller: Caller,
+    ) -> Self {
+        Session {
+            protocol,
+            schema,
+            newsroom,
+            renders,
+            caller,
+            initialised: false,
+            acked: false,
+            members: Members::default(),
+        }
+    }
+
+    /// Whether `connection_init` was accepted.
+    pub fn acked(&self) -> bool {
+        self.acked
+    }
+
+    /// Answers one client message.
+    pub async fn on_message(&mut self, text: &[u8]) -> Vec<Out> {
+        let message = match protocol::parse(self.protocol, text) {
+            Ok(message) => message,
+            Err(why) => return self.invalid(why),
+        };
+        match message {
+            ClientMessage::Init(payload) => self.init(payload).await,
+            ClientMessage::Ping(payload) => vec![Out::Text(protocol::pong(payload))],
+            ClientMessage::Pong => Vec::new(),
+            ClientMessage::Subscribe { id, operation } => self.subscribe(id, operation).await,
+            ClientMessage::Stop { id } => {
+                let stopped = self.members.remove(&id);
+                // The legacy protocol confirms a stop; on transport-ws the
+                // client has already forgotten the operation.
+                match self.protocol {
+                    Protocol::Legacy if stopped => vec![Out::Text(protocol::complete(&id))],
+                    _ => Vec::new(),
+                }
+            }
+            ClientMessage::Terminate => vec![Out::Close(close::NORMAL, String::new())],
+        }
+    }
+
+    fn invalid(&self, why: String) -> Vec<Out> {
+        match self.protocol {
+            Protocol::TransportWs => vec![Out::Close(close::INVALID_MESSAGE, why)],
+            Protocol::Legacy => {
+                let error = coded(ServerError::new(why, None), code::BAD_USER_INPUT);
+                vec![Out::Text(protocol::error(self.protocol, None, &[error]))]
+            }
+        }
+    }
+
+    /// `connection_init`: a token in the payload replaces the upgrade
+    /// request's caller; without one, it stays.
+    async fn init(&mut self, payload: serde_json::Value) -> Vec<Out> {
+        if self.initialised {
+            return self.refuse(
+                close::TOO_MANY_INITS,
+                async_graphql::Error::new("Too many initialisation requests"),
+            );
+        }
+        self.initialised = true;
+        let caller = match token_from_init_payload(&payload) {
+            InitToken::Absent => Ok(self.caller.clone()),
+            InitToken::Token(token) => self.newsroom.caller_for_token(token).await,
+            InitToken::Malformed => Err(domain::Error::Unauthenticated),
+        };
+        match caller {
+            Ok(caller) => {
+                self.caller = caller;
+                self.acked = true;
+                let mut out = vec![Out::Text(protocol::ack())];
+                if self.protocol == Protocol::Legacy {
+                    // Its clients start their keep-alive watch on the first
+                    // `ka`, expected right after the ack.
+                    out.push(Out::Text(protocol::KA.to_owned()));
+                }
+                out
+            }
+            Err(error @ domain::Error::Unauthenticated) => {
+                self.refuse(close::FORBIDDEN, to_graphql(&error))
+            }
+            Err(error) => self.refuse(close::INTERNAL, to_graphql(&error)),
+        }
+    }
+
+    /// Ends the connection over its handshake; the legacy protocol hears
+    /// why in a `connection_error` first. The close reason is the error's
+    /// code and message.
+    fn refuse(&self, close_code: u16, error: async_graphql::Error) -> Vec<Out> {
+        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+        let reason = match code {
+            Some(async_graphql::Value::String(code)) => format!("{code}: {}", error.message),
+            _ => error.message.clone(),
+        };
+        let mut out = Vec::new();
+        if self.protocol == Protocol::Legacy {
+            out.push(Out::Text(protocol::connection_error(&error)));
+        }
+        out.push(Out::Close(close_code, reason));
+        out
+    }
+
+    async fn subscribe(&mut self, id: String, operation: Operation) -> Vec<Out> {
+        if !self.acked {
+            return vec![Out::Close(close::UNAUTHORIZED, "Unauthorized".to_owned())];
+        }
+        if self.members.contains(&id) {
+            match self.protocol {
+                Protocol::TransportWs => {
+                    let reason = format!("Subscriber for {id} already exists");
+                    return vec![Out::Close(close::DUPLICATE_ID, reason)];
+                }
+                // The reference server restarts the operation.
+                Protocol::Legacy => {
+                    self.members.remove(&id);
+                }
+            }
+        }
+        let Operation {
+            query,
+            operation_name,
+            variables,
+        } = operation;
+        let mut request = Request::new(query.clone()).variables(Variables::from_json(
+            serde_json::Value::Object(variables.clone()),
+        ));
+        request.operation_name = operation_name.clone();
+        // A document that does not parse is left to the executor to report.
+        let Ok(document) = parse_query(&query) else {
+            let response = self.schema.execute(request).await;
+            return self.answer(&id, response);
+        };
+        let kind = operation_type(&document, operation_name.as_deref());
+        request.set_parsed_query(document.clone());
+        if kind != Some(OperationType::Subscription) {
+            let response = self.schema.execute(request.data(self.caller.clone())).await;
+            return self.answer(&id, response);
+        }
+        if self.members.len() >= MAX_OPERATIONS {
+            let message =
+                format!("at most {MAX_OPERATIONS} subscriptions may run on one connection");
+            let error = coded(ServerError::new(message, None), code::RATE_LIMITED);
+            return self.answer(&id, Response::from_errors(vec![error]));
+        }
+
+        let probe = Probe::default();
+        let responses: Vec<Response> = self
+            .schema
+            .execute_stream(request.data(probe.clone()))
+            .collect()
+            .await;
+        let mut plans = probe.take();
+        // A probe yields nothing but errors.
+        let errors: Vec<ServerError> = responses.into_iter().flat_map(|r| r.errors).collect();
+        if !errors.is_empty() {
+            return self.answer(&id, Response::from_errors(errors));
+        }
+        let Some(plan) = plans.pop() else {
+            return vec![Out::Text(protocol::complete(&id))];
+        };
+        if !plans.is_empty() {
+            let error = ServerError::new("a subscription must select exactly one field", None);
+            return self.answer(&id, Response::from_errors(vec![error]));
+        }
+        let spec = self.renders.spec(
+            query,
+            operation_name,
+            variables,
+            document,
+            plan.cursor_variable.as_deref(),
+        );
+        let member = Member {
+            id,
+            spec,
+            field: plan.field,
+            pos: plan.pos,
+        };
+        self.members.insert(member, plan.events);
+        Vec::new()
+    }
+
+    /// The answer to an operation that is over with this response.
+    fn answer(&self, id: &str, response: Response) -> Vec<Out> {
+        let response = classify_response(response);
+        if self.protocol == Protocol::TransportWs && !executed(&response) {
+            // Nothing ran (the document did not parse or validate): the
+            // protocol's `error`, which ends the operation by itself.
+            return vec![Out::Text(protocol::error(
+                self.protocol,
+                Some(id),
+                &response.errors,
+            ))];
+        }
+        let payload = protocol::payload(&response);
+        vec![
+            Out::Text(protocol::next(self.protocol, id, &payload)),
+            Out::Text(protocol::complete(id)),
+        ]
+    }
+
+    /// What to send for an item of a member's stream.
+    pub async fn on_event(&mut self, (member, item): Item) -> Vec<Out> {
+        if !self.members.is_running(&member) {
+            return Vec::new();
+        }
+        let record: Arc<EventRecord> = match item {
+            Some(Ok(record)) => record,
+            Some(Err(error)) => {
+                self.members.remove(&member.id);
+                let error = to_graphql(&error)
+                    .into_server_error(member.pos)
+                    .with_path(vec![PathSegment::Field(member.field.clone())]);
+                return self.answer(&member.id, Response::from_errors(vec![error]));
+            }
+            None => {
+                self.members.remove(&member.id);
+                return vec![Out::Text(protocol::complete(&member.id))];
+            }
+        };
+        let rendered = self
+            .renders
+            .render(&self.schema, &member.spec, &record)
+            .await;
+        let mut out = Vec::new();
+        if let Some(payload) = &rendered.payload {
+            self.renders.delivered();
+            out.push(Out::Text(protocol::next(
+                self.protocol,
+                &member.id,
+                payload,
+            )));
+        }
+        if rendered.ends {
+            self.members.remove(&member.id);
+            out.push(Out::Text(protocol::complete(&member.id)));
+        }
+        out
+    }
+}
+
+fn coded(mut error: ServerError, code: &str) -> ServerError {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
