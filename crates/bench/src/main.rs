@@ -1,0 +1,57 @@
+//! `politmaster-bench`: politmaster's own benchmark tool. One command so far,
+//! `fanout`: how long a live-blog entry takes to reach N WebSocket
+//! subscribers (see README.md).
+
+mod fanout;
+mod graphql;
+mod logs;
+mod procfs;
+mod report;
+mod round;
+mod server;
+mod tracker;
+mod ws;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "politmaster-bench",
+    version,
+    about = "Benchmarks for the politmaster server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Time one live-blog entry's delivery to N WebSocket subscribers.
+    Fanout(fanout::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let bench = async {
+        match cli.command {
+            Command::Fanout(args) => fanout::run(args).await,
+        }
+    };
+    // On ctrl-c the bench future is dropped, and with it the spawned
+    // server's guard, which kills the server.
+    let result = tokio::select! {
+        result = bench => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
