@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 use domain::Newsroom;
@@ -55,6 +55,22 @@ pub async fn open_newsroom(settings: &Settings, bus: Bus) -> anyhow::Result<News
     Ok(newsroom)
 }
 
+/// Pending connections the kernel queues for us. The default of 128 drops
+/// SYNs when thousands of widgets reconnect at once (after a node restart,
+/// say), and each dropped one waits a second for its retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// How long shutdown waits for WebSockets to take their close frames.
 const SOCKET_DRAIN: Duration = Duration::from_secs(5);
 
@@ -73,9 +89,8 @@ impl Application {
                 .context("seeding demo content failed")?;
             tracing::info!(?report, "seeded demo content");
         }
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener =
+            listen(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         Ok(Application {
             listener,
             newsroom,
