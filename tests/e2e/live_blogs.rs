@@ -369,8 +369,103 @@ async fn live_blogs_are_listed_newest_first_by_status(app: &TestApp) {
     assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown:#}");
 }
 
+/// A page of live blogs with their pinned entry, stream cursor and key
+/// events costs the same number of statements whatever its size.
+async fn a_page_of_blogs_costs_a_fixed_number_of_statements(app: &TestApp) {
+    let post = async |blog: &Value, n: usize, key: bool, pinned: bool| {
+        let response = app
+            .as_editor(
+                "mutation($input: PostLiveEntryInput!) { postLiveEntry(input: $input) { id } }",
+                json!({ "input": { "liveBlog": blog, "body": format!("<p>Update {n}</p>"),
+                    "keyEvent": key, "pinned": pinned } }),
+            )
+            .await;
+        data(&response)["postLiveEntry"]["id"].clone()
+    };
+    for i in 0..12_usize {
+        let blog = create_blog(
+            app,
+            json!({ "title": format!("Blog number {i}"), "section": "domestic-policies" }),
+        )
+        .await["id"]
+            .clone();
+        // Every other blog has a pinned entry; key events: 0, 2, 3, 4.
+        for n in 0..5 {
+            post(&blog, n, n != 1, n == 1 && i % 2 == 0).await;
+        }
+    }
+    let query = |n: usize| {
+        format!(
+            "{{ liveBlogs(first: {n}) {{ edges {{ node {{ id pinnedEntry {{ id }} cursor keyEvents(first: 3) {{ id }} }} }} }} }}"
+        )
+    };
+    let cost = |n: usize| async move {
+        let before = app.metric("politmaster_db_statements_total").await;
+        let response = app.query(&query(n), json!({})).await;
+        let after = app.metric("politmaster_db_statements_total").await;
+        let edges = data(&response)["liveBlogs"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        assert_eq!(edges.len(), n, "{response}");
+        (after - before, edges)
+    };
+    cost(12).await; // warm-up
+    let (twelve, edges) = cost(12).await;
+    let (three, _) = cost(3).await;
+    println!(
+        "{:?}: statements for 12 live blogs: {twelve}, for 3: {three}",
+        app.backend
+    );
+
+    // What the batched fields answer is what each blog answers alone.
+    let alone = "query($id: ID) { liveBlog(id: $id) { pinnedEntry { id } cursor
+        entries(keyEventsOnly: true, first: 3) { edges { node { id } } } } }";
+    let mut pinned = 0;
+    for edge in &edges {
+        let node = &edge["node"];
+        let response = app.query(alone, json!({ "id": node["id"] })).await;
+        let blog = &data(&response)["liveBlog"];
+        let key_events: Vec<_> = blog["entries"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["id"].clone())
+            .collect();
+        let batched: Vec<_> = node["keyEvents"]
+            .as_array()
+            .expect("key events")
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect();
+        assert_eq!(batched, key_events, "{node}");
+        assert_eq!(key_events.len(), 3);
+        assert_eq!(node["pinnedEntry"], blog["pinnedEntry"], "{node}");
+        assert_eq!(node["cursor"], blog["cursor"], "{node}");
+        pinned += usize::from(node["pinnedEntry"]["id"].is_string());
+    }
+    assert_eq!(pinned, 6, "every other blog has a pinned entry");
+    let none = app
+        .query(
+            "{ liveBlogs(first: 2) { edges { node { keyEvents(first: 0) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data(&none)["liveBlogs"]["edges"][0]["node"]["keyEvents"],
+        json!([])
+    );
+
+    assert_eq!(
+        twelve, three,
+        "the statement count must not grow with the number of blogs"
+    );
+    assert!(twelve <= 6, "{twelve} statements for one page of blogs");
+}
+
 both_backends! {
     live_blog_life_cycle => a_live_blog_goes_live_pauses_ends_and_reopens;
     live_blog_edited_and_found => a_live_blog_is_edited_and_found_by_id_or_slug;
     live_blogs_listed_by_status => live_blogs_are_listed_newest_first_by_status;
+    live_blog_page_costs_a_fixed_number_of_statements => a_page_of_blogs_costs_a_fixed_number_of_statements;
 }

@@ -173,6 +173,11 @@ mod tests {
         async fn latest_seq(&self, _: &Stream) -> Result<i64> {
             Ok(self.0.lock().unwrap().last().map_or(0, |r| r.seq))
         }
+
+        async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>> {
+            let seq = self.0.lock().unwrap().last().map_or(0, |r| r.seq);
+            Ok(streams.iter().map(|s| (*s, seq)).collect())
+        }
     }
 
     /// A bus whose one subscription is fed by the test.

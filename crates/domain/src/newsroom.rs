@@ -73,6 +73,23 @@ impl Newsroom {
         Ok(crate::events::EventCursor { stream, seq })
     }
 
+    /// [`Newsroom::stream_cursor`] of several streams at once; every stream
+    /// asked for is answered, in the order asked.
+    pub async fn stream_cursors(
+        &self,
+        streams: &[Stream],
+    ) -> Result<Vec<crate::events::EventCursor>> {
+        let found: std::collections::HashMap<Stream, i64> =
+            self.store.latest_seqs(streams).await?.into_iter().collect();
+        Ok(streams
+            .iter()
+            .map(|stream| crate::events::EventCursor {
+                stream: *stream,
+                seq: found.get(stream).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
     // ----- who is calling -------------------------------------------------
 
     /// Resolves a bearer token. An unknown or revoked token is an error, not
@@ -665,6 +682,16 @@ impl Newsroom {
 
     pub async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>> {
         self.store.pinned_entry(blog).await
+    }
+
+    /// The pinned entry of each of `blogs` that has one.
+    pub async fn pinned_entries(&self, blogs: &[LiveBlogId]) -> Result<Vec<LiveEntry>> {
+        self.store.pinned_entries(blogs).await
+    }
+
+    /// Up to `per_blog` newest key events of each of `blogs`.
+    pub async fn key_events(&self, blogs: &[LiveBlogId], per_blog: u32) -> Result<Vec<LiveEntry>> {
+        self.store.key_events(blogs, per_blog).await
     }
 
     pub async fn create_live_blog(

@@ -196,6 +196,13 @@ pub trait LiveBlogRepository: Send + Sync {
     async fn count_live_entries(&self, blog: LiveBlogId, key_events_only: bool) -> Result<u64>;
     async fn live_entry_by_id(&self, id: LiveEntryId) -> Result<Option<LiveEntry>>;
     async fn pinned_entry(&self, blog: LiveBlogId) -> Result<Option<LiveEntry>>;
+    /// The pinned entry of each of `blogs` that has one, in no particular
+    /// order (one statement, for batching).
+    async fn pinned_entries(&self, blogs: &[LiveBlogId]) -> Result<Vec<LiveEntry>>;
+    /// Up to `per_blog` newest key events of each of `blogs` (newest first
+    /// by posting time, then id, within a blog; blogs in no particular
+    /// order), in one statement, for batching.
+    async fn key_events(&self, blogs: &[LiveBlogId], per_blog: u32) -> Result<Vec<LiveEntry>>;
     /// Stores the entry; a pinned entry unpins the blog's other entries in
     /// the same transaction, so a blog has at most one pinned entry.
     async fn insert_live_entry(
@@ -256,6 +263,9 @@ pub trait EventLog: Send + Sync {
     ) -> Result<Vec<EventRecord>>;
     /// The sequence of the stream's latest event; 0 when it has none.
     async fn latest_seq(&self, stream: &Stream) -> Result<i64>;
+    /// [`EventLog::latest_seq`] of several streams in one statement; streams
+    /// with no events may be left out (their sequence is 0).
+    async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>>;
 }
 
 /// Everything the newsroom stores, behind one object chosen at start-up.

@@ -11,7 +11,7 @@
 //! has a single writer anyway (writes begin IMMEDIATE). A write that fails
 //! rolls back its events and its sequence numbers with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use domain::clock;
@@ -171,6 +171,26 @@ impl EventLog for Database {
             .await
             .db()?;
         Ok(last.unwrap_or(0))
+    }
+
+    async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>> {
+        if streams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let by_key: HashMap<String, Stream> = streams.iter().map(|s| (s.key(), *s)).collect();
+        let rows = event_stream::Entity::find()
+            .filter(event_stream::Column::Stream.is_in(by_key.keys().cloned()))
+            .select_only()
+            .column(event_stream::Column::Stream)
+            .column(event_stream::Column::LastSeq)
+            .into_tuple::<(String, i64)>()
+            .all(self.conn())
+            .await
+            .db()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, seq)| by_key.get(&key).map(|stream| (*stream, seq)))
+            .collect())
     }
 }
 

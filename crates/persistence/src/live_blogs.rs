@@ -171,6 +171,14 @@ impl LiveBlogRepository for Database {
         live_entries::pinned(self, blog).await
     }
 
+    async fn pinned_entries(&self, blogs: &[LiveBlogId]) -> Result<Vec<LiveEntry>> {
+        live_entries::pinned_of(self, blogs).await
+    }
+
+    async fn key_events(&self, blogs: &[LiveBlogId], per_blog: u32) -> Result<Vec<LiveEntry>> {
+        live_entries::key_events_of(self, blogs, per_blog).await
+    }
+
     async fn insert_live_entry(
         &self,
         entry: &LiveEntry,

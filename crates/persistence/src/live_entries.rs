@@ -11,10 +11,10 @@ use domain::live::LiveEntry;
 use domain::page::{Page, PageRequest, Position, SortValue};
 use domain::{Error, Result};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, LockType, Order, Query};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Select,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::columns::{media_from_json, media_json};
@@ -109,6 +109,65 @@ pub(crate) async fn pinned(db: &Database, blog: LiveBlogId) -> Result<Option<Liv
         .db()?
         .map(to_domain)
         .transpose()
+}
+
+pub(crate) async fn pinned_of(db: &Database, blogs: &[LiveBlogId]) -> Result<Vec<LiveEntry>> {
+    if blogs.is_empty() {
+        return Ok(Vec::new());
+    }
+    live_entry::Entity::find()
+        .filter(live_entry::Column::LiveBlogId.is_in(blogs.iter().map(|b| b.0)))
+        .filter(live_entry::Column::Pinned.eq(true))
+        .all(db.conn())
+        .await
+        .db()?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Up to `per_blog` newest key events of each blog, in one statement: the
+/// entries are numbered within their blog, newest first, by a window
+/// function (SQLite 3.25 and later, PostgreSQL), and the first `per_blog`
+/// of each kept. Results come blog by blog, newest first within a blog.
+pub(crate) async fn key_events_of(
+    db: &Database,
+    blogs: &[LiveBlogId],
+    per_blog: u32,
+) -> Result<Vec<LiveEntry>> {
+    if blogs.is_empty() || per_blog == 0 {
+        return Ok(Vec::new());
+    }
+    const RANKED: &str = "ranked";
+    const RANK: &str = "entry_rank";
+    let inner = live_entry::Entity::find()
+        .filter(live_entry::Column::LiveBlogId.is_in(blogs.iter().map(|b| b.0)))
+        .filter(live_entry::Column::KeyEvent.eq(true))
+        .expr_as(
+            Expr::cust(
+                "ROW_NUMBER() OVER (PARTITION BY live_blog_id ORDER BY posted_at DESC, id DESC)",
+            ),
+            RANK,
+        )
+        .into_query();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new(RANKED))
+        .and_where(Expr::col((Alias::new(RANKED), Alias::new(RANK))).lte(i64::from(per_blog)))
+        .order_by(
+            (Alias::new(RANKED), live_entry::Column::LiveBlogId),
+            Order::Asc,
+        )
+        .order_by((Alias::new(RANKED), Alias::new(RANK)), Order::Asc)
+        .to_owned();
+    live_entry::Entity::find()
+        .from_raw_sql(db.backend().build(&outer))
+        .all(db.conn())
+        .await
+        .db()?
+        .into_iter()
+        .map(to_domain)
+        .collect()
 }
 
 /// Unpins the blog's other entries, after locking the blog row on

@@ -1,6 +1,8 @@
 //! Batching of the lookups that nested fields make, so that a page of 20
 //! articles with their sections, authors and tags costs one store call per
-//! kind instead of one per article (the N+1 problem).
+//! kind instead of one per article (the N+1 problem). A page of live blogs
+//! likewise costs one call each for their pinned entries, stream cursors
+//! and key events.
 //!
 //! Loaders are built per operation (see [`crate::graphql::context`]) and do
 //! not cache: within one operation the batching already merges duplicate
@@ -13,8 +15,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::content::{Article, Author, Section, Tag};
+use domain::events::Stream;
 use domain::ids::{ArticleId, AuthorId, LiveBlogId, SectionId, TagId};
-use domain::live::LiveBlog;
+use domain::live::{LiveBlog, LiveEntry};
 use domain::{Caller, Newsroom};
 use futures::future::try_join_all;
 
@@ -28,6 +31,9 @@ pub struct Loaders {
     sections: DataLoader<SectionLoader>,
     live_blogs: DataLoader<LiveBlogLoader>,
     articles: DataLoader<ArticleLoader>,
+    pinned_entries: DataLoader<PinnedEntryLoader>,
+    blog_cursors: DataLoader<BlogCursorLoader>,
+    key_events: DataLoader<KeyEventLoader>,
 }
 
 impl Loaders {
@@ -37,6 +43,9 @@ impl Loaders {
             tags: DataLoader::new(TagLoader(newsroom.clone()), tokio::spawn),
             sections: DataLoader::new(SectionLoader(newsroom.clone()), tokio::spawn),
             live_blogs: DataLoader::new(LiveBlogLoader(newsroom.clone()), tokio::spawn),
+            pinned_entries: DataLoader::new(PinnedEntryLoader(newsroom.clone()), tokio::spawn),
+            blog_cursors: DataLoader::new(BlogCursorLoader(newsroom.clone()), tokio::spawn),
+            key_events: DataLoader::new(KeyEventLoader(newsroom.clone()), tokio::spawn),
             articles: DataLoader::new(ArticleLoader { newsroom, caller }, tokio::spawn),
         }
     }
@@ -64,6 +73,25 @@ impl Loaders {
 
     pub async fn live_blog(&self, id: LiveBlogId) -> ApiResult<Option<LiveBlog>> {
         Ok(self.live_blogs.load_one(id).await?)
+    }
+
+    /// The blog's pinned entry, if it has one.
+    pub async fn pinned_entry(&self, blog: LiveBlogId) -> ApiResult<Option<LiveEntry>> {
+        Ok(self.pinned_entries.load_one(blog).await?)
+    }
+
+    /// The sequence of the latest event of the blog's stream (0 if none).
+    pub async fn blog_cursor(&self, blog: LiveBlogId) -> ApiResult<i64> {
+        Ok(self.blog_cursors.load_one(blog).await?.unwrap_or(0))
+    }
+
+    /// Up to `limit` newest key events of the blog, newest first.
+    pub async fn key_events(&self, blog: LiveBlogId, limit: u32) -> ApiResult<Vec<LiveEntry>> {
+        Ok(self
+            .key_events
+            .load_one(KeyEvents { blog, limit })
+            .await?
+            .unwrap_or_default())
     }
 
     /// An article as the request's caller may see it.
@@ -129,6 +157,83 @@ impl Loader<LiveBlogId> for LiveBlogLoader {
     async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, LiveBlog> {
         let blogs = try_join_all(keys.iter().map(|id| self.0.live_blog_by_id(*id))).await?;
         Ok(blogs.into_iter().flatten().map(|b| (b.id, b)).collect())
+    }
+}
+
+pub struct PinnedEntryLoader(Newsroom);
+
+impl Loader<LiveBlogId> for PinnedEntryLoader {
+    type Value = LiveEntry;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, LiveEntry> {
+        let entries = self.0.pinned_entries(keys).await?;
+        Ok(entries.into_iter().map(|e| (e.live_blog_id, e)).collect())
+    }
+}
+
+/// The latest sequence of each blog's event stream, for `LiveBlog.cursor`.
+pub struct BlogCursorLoader(Newsroom);
+
+impl Loader<LiveBlogId> for BlogCursorLoader {
+    type Value = i64;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, i64> {
+        let streams: Vec<_> = keys.iter().map(|id| Stream::LiveBlog(*id)).collect();
+        let cursors = self.0.stream_cursors(&streams).await?;
+        Ok(cursors
+            .into_iter()
+            .filter_map(|c| match c.stream {
+                Stream::LiveBlog(id) => Some((id, c.seq)),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// A blog's key events, as many as one `keyEvents(first:)` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyEvents {
+    pub blog: LiveBlogId,
+    pub limit: u32,
+}
+
+/// Key events of many blogs: one store call per distinct `limit` in the
+/// batch (usually one, as a page asks the same of every blog).
+pub struct KeyEventLoader(Newsroom);
+
+impl Loader<KeyEvents> for KeyEventLoader {
+    type Value = Vec<LiveEntry>;
+    type Error = Arc<domain::Error>;
+
+    async fn load(&self, keys: &[KeyEvents]) -> LoadResult<KeyEvents, Vec<LiveEntry>> {
+        let mut by_limit: HashMap<u32, Vec<LiveBlogId>> = HashMap::new();
+        for key in keys {
+            by_limit.entry(key.limit).or_default().push(key.blog);
+        }
+        let batches = try_join_all(by_limit.into_iter().map(|(limit, blogs)| async move {
+            let entries = self.0.key_events(&blogs, limit).await?;
+            Ok::<_, domain::Error>((limit, blogs, entries))
+        }))
+        .await?;
+        let mut found = HashMap::with_capacity(keys.len());
+        for (limit, blogs, entries) in batches {
+            for blog in blogs {
+                found.insert(KeyEvents { blog, limit }, Vec::new());
+            }
+            // Entries come newest first within each blog.
+            for entry in entries {
+                let key = KeyEvents {
+                    blog: entry.live_blog_id,
+                    limit,
+                };
+                if let Some(list) = found.get_mut(&key) {
+                    list.push(entry);
+                }
+            }
+        }
+        Ok(found)
     }
 }
 

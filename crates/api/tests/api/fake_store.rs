@@ -438,6 +438,30 @@ impl LiveBlogRepository for FakeStore {
             .find(|e| e.live_blog_id == blog && e.pinned)
             .cloned())
     }
+    async fn pinned_entries(&self, blogs: &[LiveBlogId]) -> Result<Vec<LiveEntry>> {
+        let data = self.data();
+        Ok(data
+            .entries
+            .iter()
+            .filter(|e| e.pinned && blogs.contains(&e.live_blog_id))
+            .cloned()
+            .collect())
+    }
+    async fn key_events(&self, blogs: &[LiveBlogId], per_blog: u32) -> Result<Vec<LiveEntry>> {
+        let data = self.data();
+        let mut found = Vec::new();
+        for blog in blogs {
+            let rows = data
+                .entries
+                .iter()
+                .filter(|e| e.live_blog_id == *blog && e.key_event)
+                .map(|e| (e.posted_at, e.id.0, e.clone()))
+                .collect();
+            let page = paginate(time_desc(rows), &PageRequest::first(per_blog));
+            found.extend(page.items.into_iter().map(|(_, e)| e));
+        }
+        Ok(found)
+    }
     async fn insert_live_entry(
         &self,
         entry: &LiveEntry,
@@ -560,6 +584,10 @@ impl EventLog for FakeStore {
     }
     async fn latest_seq(&self, stream: &Stream) -> Result<i64> {
         Ok(self.data().latest_seq(stream))
+    }
+    async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>> {
+        let data = self.data();
+        Ok(streams.iter().map(|s| (*s, data.latest_seq(s))).collect())
     }
 }
 

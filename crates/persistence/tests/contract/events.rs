@@ -18,6 +18,7 @@ contract!(
     sequences_count_per_stream,
     failed_writes_append_nothing,
     events_after_honours_after_and_limit,
+    latest_seqs_read_many_streams_in_one_statement,
     snapshots_survive_later_edits_and_deletion,
 );
 
@@ -339,4 +340,39 @@ async fn snapshots_survive_later_edits_and_deletion(db: &TestDb) {
         .await
         .expect("issue");
     assert_eq!(log(db, Stream::Breaking).await, written);
+}
+
+async fn latest_seqs_read_many_streams_in_one_statement(db: &TestDb) {
+    let a = blog(&**db, "a").await;
+    let b = blog(&**db, "b").await;
+    let quiet = blog(&**db, "quiet").await;
+    for n in 0..3 {
+        let e = entry(&a, n, false);
+        db.insert_live_entry(&e, &[posted(&e)]).await.expect("post");
+    }
+    let e = entry(&b, 0, false);
+    db.insert_live_entry(&e, &[posted(&e)]).await.expect("post");
+    let streams = [
+        Stream::LiveBlog(a.id),
+        Stream::LiveBlog(b.id),
+        Stream::LiveBlog(quiet.id),
+        Stream::LiveBlog(LiveBlogId::new()),
+        Stream::Breaking,
+    ];
+    let before = statements(&**db);
+    let mut found = db.latest_seqs(&streams).await.expect("latest");
+    assert_eq!(statements(&**db) - before, 1, "one statement");
+    found.sort_by_key(|(_, seq)| *seq);
+    let found: Vec<_> = found.into_iter().filter(|(_, seq)| *seq != 0).collect();
+    assert_eq!(
+        found,
+        [(Stream::LiveBlog(b.id), 1), (Stream::LiveBlog(a.id), 3)],
+        "streams without events are left out or 0"
+    );
+    for stream in streams {
+        let one = db.latest_seq(&stream).await.expect("latest");
+        let many = db.latest_seqs(&[stream]).await.expect("latest");
+        assert_eq!(many.first().map_or(0, |(_, seq)| *seq), one, "{stream:?}");
+    }
+    assert_eq!(db.latest_seqs(&[]).await.expect("none"), []);
 }

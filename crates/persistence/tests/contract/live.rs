@@ -1,6 +1,8 @@
 //! Live blogs and entries: paging newest first, the pinning rule.
 
-use domain::ids::{AuthorId, LiveBlogId};
+use std::collections::HashMap;
+
+use domain::ids::{AuthorId, LiveBlogId, LiveEntryId};
 use domain::live::{LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, PageRequest};
 use domain::ports::LiveBlogRepository;
@@ -13,6 +15,8 @@ contract!(
     a_blog_has_at_most_one_pinned_entry,
     entries_page_newest_first_both_ways,
     live_blogs_round_trip_and_list_newest_first,
+    pinned_entries_of_many_blogs_in_one_statement,
+    key_events_of_many_blogs_in_one_statement,
 );
 
 async fn a_blog_has_at_most_one_pinned_entry(db: &TestDb) {
@@ -231,4 +235,82 @@ async fn live_blogs_round_trip_and_list_newest_first(db: &TestDb) {
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
+
+async fn pinned_entries_of_many_blogs_in_one_statement(db: &TestDb) {
+    let a = blog(&**db, "a").await;
+    let b = blog(&**db, "b").await;
+    let unpinned = blog(&**db, "unpinned").await;
+    for (blog, pins) in [(&a, [false, true, false]), (&b, [true, false, false])] {
+        for (n, pinned) in pins.into_iter().enumerate() {
+            let e = entry(blog, n as i64, pinned);
+            db.insert_live_entry(&e, &[]).await.expect("insert");
+        }
+    }
+    db.insert_live_entry(&entry(&unpinned, 0, false), &[])
+        .await
+        .expect("insert");
+    let blogs = [a.id, b.id, unpinned.id, LiveBlogId::new()];
+    let before = statements(&**db);
+    let pinned = db.pinned_entries(&blogs).await.expect("pinned");
+    assert_eq!(statements(&**db) - before, 1, "one statement");
+    assert_eq!(pinned.len(), 2, "{pinned:?}");
+    for id in blogs {
+        let one = db.pinned_entry(id).await.expect("pinned");
+        let batched = pinned.iter().find(|e| e.live_blog_id == id);
+        assert_eq!(batched, one.as_ref(), "blog {id}");
+    }
+    assert_eq!(db.pinned_entries(&[]).await.expect("none"), []);
+}
+
+async fn key_events_of_many_blogs_in_one_statement(db: &TestDb) {
+    let a = blog(&**db, "a").await;
+    let b = blog(&**db, "b").await;
+    let few = blog(&**db, "few").await;
+    let none = blog(&**db, "none").await;
+    // Every third entry is a key event: a and b get 0, 3, ..., 18 (seven).
+    for n in 0..20 {
+        for blog in [&a, &b] {
+            db.insert_live_entry(&entry(blog, n, false), &[])
+                .await
+                .expect("insert");
+        }
+    }
+    // Two key events posted at the same moment: the id breaks the tie.
+    let tied: Vec<_> = (0..2)
+        .map(|_| LiveEntry {
+            id: LiveEntryId::new(),
+            ..entry(&few, 3, false)
+        })
+        .collect();
+    for e in &tied {
+        db.insert_live_entry(e, &[]).await.expect("insert");
+    }
+    db.insert_live_entry(&entry(&none, 1, false), &[])
+        .await
+        .expect("insert");
+    let blogs = [a.id, b.id, few.id, none.id, LiveBlogId::new()];
+    for per_blog in [0, 1, 3, 7, 10] {
+        let before = statements(&**db);
+        let found = db.key_events(&blogs, per_blog).await.expect("key events");
+        assert!(statements(&**db) - before <= 1, "one statement");
+        let mut by_blog: HashMap<LiveBlogId, Vec<LiveEntry>> = HashMap::new();
+        for e in found {
+            by_blog.entry(e.live_blog_id).or_default().push(e);
+        }
+        for id in blogs {
+            let want = db
+                .live_entries(id, true, &PageRequest::first(per_blog))
+                .await
+                .expect("entries");
+            let want: Vec<_> = want.items.into_iter().map(|(_, e)| e).collect();
+            let got = by_blog.remove(&id).unwrap_or_default();
+            assert_eq!(got, want, "blog {id}, {per_blog} per blog");
+        }
+    }
+    let mut newest_first = tied.clone();
+    newest_first.sort_by_key(|e| std::cmp::Reverse(e.id.0));
+    let found = db.key_events(&[few.id], 10).await.expect("key events");
+    assert_eq!(found, newest_first, "ties newest id first");
+    assert_eq!(db.key_events(&[], 3).await.expect("none"), []);
 }

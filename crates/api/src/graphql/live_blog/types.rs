@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
-use domain::events::Stream;
+use domain::events::{EventCursor, Stream};
 use domain::ids::LiveEntryId;
 use domain::live as dl;
 use domain::page::PageRequest;
@@ -147,7 +147,7 @@ impl LiveBlog {
 
     /// The entry the desk pinned to the top, if any.
     async fn pinned_entry(&self, ctx: &Context<'_>) -> ApiResult<Option<LiveEntry>> {
-        Ok(newsroom(ctx)?.pinned_entry(self.0.id).await?.map(LiveEntry))
+        Ok(loaders(ctx)?.pinned_entry(self.0.id).await?.map(LiveEntry))
     }
 
     /// The latest key events, newest first, for a summary box.
@@ -158,10 +158,8 @@ impl LiveBlog {
     ) -> ApiResult<Vec<LiveEntry>> {
         let first = first.unwrap_or(10);
         let request = PageRequest::parse(LIVE_ENTRIES_CURSOR, Some(first), None, None, None)?;
-        let page = newsroom(ctx)?
-            .live_entries(self.0.id, true, &request)
-            .await?;
-        Ok(page.items.into_iter().map(|(_, e)| LiveEntry(e)).collect())
+        let entries = loaders(ctx)?.key_events(self.0.id, request.limit).await?;
+        Ok(entries.into_iter().map(LiveEntry).collect())
     }
 
     /// The position of this blog's latest event (an opaque token). Read it
@@ -169,9 +167,11 @@ impl LiveBlog {
     /// to receive every update made since, with no gap between the page
     /// load and the subscription.
     async fn cursor(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        let cursor = newsroom(ctx)?
-            .stream_cursor(Stream::LiveBlog(self.0.id))
-            .await?;
+        let seq = loaders(ctx)?.blog_cursor(self.0.id).await?;
+        let cursor = EventCursor {
+            stream: Stream::LiveBlog(self.0.id),
+            seq,
+        };
         Ok(cursor.encode())
     }
 }
