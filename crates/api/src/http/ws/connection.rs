@@ -8,6 +8,7 @@
 //! side, and shutdown or a timer is noticed between any two writes.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -55,11 +56,10 @@ enum Frame {
 }
 
 impl Connection {
-    pub async fn serve(self, socket: WebSocket) {
+    pub async fn serve(self, mut socket: WebSocket) {
         let _open = self.shutdown.track();
         let config = self.config;
         let legacy = self.protocol == Protocol::Legacy;
-        let (mut sink, mut frames) = socket.split();
         let mut session = Session::new(
             self.protocol,
             self.schema,
@@ -84,7 +84,7 @@ impl Connection {
                 () = &mut shutting_down => {
                     vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)]
                 }
-                frame = frames.next() => {
+                frame = socket.next() => {
                     // Anything from the client shows it is alive; only
                     // text and binary frames are protocol messages.
                     heard = Instant::now();
@@ -121,7 +121,7 @@ impl Connection {
             let closing = batch
                 .iter()
                 .any(|frame| matches!(frame, Frame::Out(Out::Close(..))));
-            if !send(&mut sink, batch, config.write_timeout).await {
+            if !send(&mut socket, batch, config.write_timeout).await {
                 break Ending::Gone;
             }
             if closing {
@@ -133,7 +133,7 @@ impl Connection {
         match ending {
             Ending::ClosedByUs => {
                 let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
-                    while let Some(Ok(frame)) = frames.next().await {
+                    while let Some(Ok(frame)) = socket.next().await {
                         if matches!(frame, Message::Close(_)) {
                             break;
                         }
@@ -142,7 +142,7 @@ impl Connection {
                 .await;
             }
             Ending::ClosedByClient => {
-                let _ = tokio::time::timeout(config.write_timeout, sink.close()).await;
+                let _ = tokio::time::timeout(config.write_timeout, socket.close()).await;
             }
             Ending::Gone => {}
         }
@@ -183,7 +183,16 @@ where
         }
         sink.flush().await
     };
-    matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
+    // Most writes complete at once: arm the timer only for one that waits.
+    let mut write = std::pin::pin!(write);
+    let written = match futures::poll!(write.as_mut()) {
+        Poll::Ready(written) => written,
+        Poll::Pending => match tokio::time::timeout(timeout, write).await {
+            Ok(written) => written,
+            Err(_) => return false,
+        },
+    };
+    written.is_ok()
 }
 
 /// A close frame's reason is at most 123 bytes.

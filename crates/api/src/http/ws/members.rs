@@ -15,11 +15,13 @@
 //! stream, which then ends and is dropped by `SelectAll` at the next poll.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use async_graphql::Pos;
 use domain::events::EventRecord;
-use futures::stream::{self, AbortHandle, BoxStream, SelectAll, StreamExt};
+use futures::stream::{self, AbortHandle, Abortable, SelectAll, Stream, StreamExt};
 
 use crate::graphql::fanout::Events;
 use crate::http::ws::render::RenderSpec;
@@ -43,7 +45,7 @@ pub type Item = (Arc<Member>, Option<domain::Result<Arc<EventRecord>>>);
 
 #[derive(Default)]
 pub struct Members {
-    streams: SelectAll<BoxStream<'static, Item>>,
+    streams: SelectAll<Tagged>,
     running: HashMap<String, (Arc<Member>, AbortHandle)>,
 }
 
@@ -69,11 +71,12 @@ impl Members {
     pub fn insert(&mut self, member: Member, events: Events) {
         self.remove(&member.id);
         let member = Arc::new(member);
-        let ended = stream::once(async { None });
-        let (events, abort) = stream::abortable(events.map(Some).chain(ended));
-        let owner = member.clone();
-        self.streams
-            .push(events.map(move |item| (owner.clone(), item)).boxed());
+        let (events, abort) = stream::abortable(events);
+        self.streams.push(Tagged {
+            member: member.clone(),
+            events,
+            ended: false,
+        });
         self.running.insert(member.id.clone(), (member, abort));
     }
 
@@ -99,5 +102,34 @@ impl Members {
     /// The next item of any member; `None` when no stream is left.
     pub async fn next(&mut self) -> Option<Item> {
         self.streams.next().await
+    }
+}
+
+/// A member's events as [`Item`]s, then one `None` item when they run out
+/// (not when aborted): one adapter instead of a chain of them.
+struct Tagged {
+    member: Arc<Member>,
+    events: Abortable<Events>,
+    ended: bool,
+}
+
+impl Stream for Tagged {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let this = &mut *self;
+        let item = match ready!(this.events.poll_next_unpin(cx)) {
+            Some(item) => Some(item),
+            // Aborted: end without an item.
+            None if this.events.is_aborted() => return Poll::Ready(None),
+            None => {
+                this.ended = true;
+                None
+            }
+        };
+        Poll::Ready(Some((this.member.clone(), item)))
     }
 }
