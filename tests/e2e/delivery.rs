@@ -117,8 +117,7 @@ async fn without_a_cursor_a_widget_gets_what_comes_next(app: &TestApp) {
     let blog = live_blog(app, "From now on").await;
     post(app, &blog, "Before").await;
     let mut widget = subscribe_blog(app, Protocol::TransportWs, &blog, None).await;
-    // No handshake says when a subscription is live; give it a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    widget.sync().await.expect("the subscription is live");
     post(app, &blog, "After").await;
     assert_eq!(posted_texts(&blog_events(&mut widget, 1).await), ["After"]);
 }
@@ -270,7 +269,9 @@ async fn article_publication_is_pushed_with_filters(app: &TestApp) {
     nato.subscribe(ARTICLE_PUBLISHED, json!({ "tag": "nato" }))
         .await
         .expect("subscribed");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for connection in [&mut everything, &mut economy, &mut nato] {
+        connection.sync().await.expect("the subscription is live");
+    }
 
     let budget = create_article(
         app,
@@ -346,7 +347,7 @@ async fn article_updates_are_pushed(app: &TestApp) {
         )
         .await
         .expect("subscribed");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    reader.sync().await.expect("the subscription is live");
     let update = app
         .as_editor(
             "mutation($i: UpdateArticleInput!) { updateArticle(input: $i) { version } }",

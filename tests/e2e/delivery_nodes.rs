@@ -247,7 +247,7 @@ async fn racing_schedulers_publish_each_article_once(a: &TestApp, _: Option<Redi
         .subscribe("subscription { articlePublished { id } }", json!({}))
         .await
         .expect("subscribed");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    reader.sync().await.expect("the subscription is live");
 
     let at = chrono_in(1_500);
     let mut scheduled = HashSet::new();

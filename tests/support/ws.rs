@@ -48,6 +48,8 @@ pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     protocol: Protocol,
     next_id: u64,
+    /// Messages read while waiting for something else (see [`Connection::sync`]).
+    early: std::collections::VecDeque<(Option<String>, Received)>,
 }
 
 impl Connection {
@@ -86,6 +88,7 @@ impl Connection {
             ws,
             protocol,
             next_id: 1,
+            early: Default::default(),
         };
         let payload = match token {
             Some(token) => json!({ "authorization": format!("Bearer {token}") }),
@@ -124,8 +127,35 @@ impl Connection {
         self.send(json!({ "id": id, "type": kind })).await
     }
 
+    /// Returns once every operation sent before is set up on the server:
+    /// the server handles a connection's messages one at a time, so its
+    /// answer to a query sent now comes after the earlier subscriptions
+    /// listen. What arrives meanwhile is kept for [`Connection::next`].
+    pub async fn sync(&mut self) -> anyhow::Result<()> {
+        let id = self.subscribe("{ __typename }", json!({})).await?;
+        loop {
+            let (from, received) = self.read(Duration::from_secs(10)).await?;
+            if from.as_deref() != Some(id.as_str()) {
+                self.early.push_back((from, received));
+                continue;
+            }
+            match received {
+                Received::Next(_) => {}
+                Received::Complete => return Ok(()),
+                other => anyhow::bail!("the sync query failed: {other:?}"),
+            }
+        }
+    }
+
     /// The next message about any operation, skipping keep-alives.
     pub async fn next(&mut self, wait: Duration) -> anyhow::Result<(Option<String>, Received)> {
+        if let Some(early) = self.early.pop_front() {
+            return Ok(early);
+        }
+        self.read(wait).await
+    }
+
+    async fn read(&mut self, wait: Duration) -> anyhow::Result<(Option<String>, Received)> {
         loop {
             let message = match self.receive(wait).await {
                 Ok(message) => message,
