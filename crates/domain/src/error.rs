@@ -6,7 +6,7 @@ use std::fmt;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// An input broke a rule. `field` names the input path the client sent.
     #[error("{field}: {message}")]

@@ -30,11 +30,14 @@ use crate::text::{Slug, WebUrl, multi_line, single_line};
 pub struct Newsroom {
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
+    /// The node's log reads for catching-up subscribers.
+    reads: Arc<delivery::SharedReads>,
 }
 
 impl Newsroom {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Self {
-        Newsroom { store, bus }
+        let reads = Arc::new(delivery::SharedReads::new(store.clone()));
+        Newsroom { store, bus, reads }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -63,8 +66,7 @@ impl Newsroom {
         stream: Stream,
         after: Option<&str>,
     ) -> Result<futures::stream::BoxStream<'static, Result<Arc<EventRecord>>>> {
-        let log: Arc<dyn crate::ports::EventLog> = self.store.clone();
-        delivery::subscribe(log, self.bus.as_ref(), stream, after).await
+        delivery::subscribe(&self.reads, self.bus.as_ref(), stream, after).await
     }
 
     /// The position of the latest event of `stream`, to subscribe from.

@@ -298,8 +298,10 @@ pub enum BusMessage {
     /// and subscribers check sequence numbers.
     Event(std::sync::Arc<EventRecord>),
     /// The bus may have lost messages (a reconnect to Redis): re-read the
-    /// log from the last sequence seen.
-    Resync,
+    /// log from the last sequence seen. The number is the bus's resync
+    /// generation: it grows with each resync, and every subscriber told of
+    /// one resync hears the same number, so that they can share one read.
+    Resync(u64),
     /// This subscriber fell so far behind that its bounded buffer overflowed.
     Lagged,
 }

@@ -1,5 +1,5 @@
 //! The in-process fan-out: one bounded `broadcast` channel per stream that
-//! somebody on this node watches, plus one hub-wide resync signal.
+//! somebody on this node watches.
 //!
 //! Rules of this module:
 //! - Publishing is one map lookup and one `broadcast` send, whatever the
@@ -15,18 +15,21 @@
 //!   lag, we cannot skip: the contract forbids gaps, so the client resumes
 //!   from its cursor and the log fills in.
 //! - [`Hub::resync`] tells every current subscriber that the bus may have
-//!   lost messages (a Redis reconnect), so each re-reads the log. It is a
-//!   `watch` counter: repeated signals coalesce and can never overflow.
+//!   lost messages (a Redis reconnect), so each re-reads the log. It travels
+//!   through each stream's channel like an event, so that a subscriber
+//!   waits on one receiver only: a second one (a `watch`, say) would have
+//!   to be polled, and its waiter re-armed, on every event delivered.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use domain::events::{EventRecord, Stream};
 use domain::ports::BusMessage;
 use futures::stream::{self, BoxStream, StreamExt};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, watch};
 
 /// Events buffered per stream for its slowest subscriber before that
 /// subscriber is declared lagged. 1024 is far more than a newsroom writes
@@ -35,7 +38,15 @@ use tokio::sync::{broadcast, watch};
 /// shared by every subscriber of the stream, costs 8 KiB per watched stream.
 pub const STREAM_BUFFER: usize = 1024;
 
-type Sender = broadcast::Sender<Arc<EventRecord>>;
+/// What a stream's channel carries.
+#[derive(Clone)]
+enum Item {
+    Event(Arc<EventRecord>),
+    /// A resync, with its generation.
+    Resync(u64),
+}
+
+type Sender = broadcast::Sender<Item>;
 
 /// The local fan-out hub. Cheap to clone: clones share the same channels.
 #[derive(Clone)]
@@ -47,8 +58,8 @@ struct Inner {
     capacity: usize,
     /// `None` once the hub is closed.
     channels: Mutex<Option<HashMap<Stream, Sender>>>,
-    /// A generation counter; each bump is one `Resync` for every subscriber.
-    resync: watch::Sender<u64>,
+    /// The generation of the last resync.
+    resyncs: AtomicU64,
 }
 
 impl Hub {
@@ -59,12 +70,11 @@ impl Hub {
 
     /// A hub with `capacity` events of buffer per stream (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
-        let (resync, _) = watch::channel(0);
         Hub {
             inner: Arc::new(Inner {
                 capacity: capacity.max(1),
                 channels: Mutex::new(Some(HashMap::new())),
-                resync,
+                resyncs: AtomicU64::new(0),
             }),
         }
     }
@@ -87,17 +97,26 @@ impl Hub {
             .and_then(|channels| channels.get(&record.stream).cloned());
         match sender {
             // An error only means the last receiver left meanwhile.
-            Some(sender) => sender.send(record).unwrap_or(0),
+            Some(sender) => sender.send(Item::Event(record)).unwrap_or(0),
             None => 0,
         }
     }
 
-    /// Tells every current subscriber, of every stream, to re-read the log.
-    /// Subscribers that arrive later are not told: they read the log anyway.
+    /// Tells every current subscriber, of every stream, to re-read the log,
+    /// after what is already in its buffer. Subscribers that arrive later
+    /// are not told: they read the log anyway.
     pub fn resync(&self) {
-        self.inner.resync.send_modify(|generation| {
-            *generation = generation.wrapping_add(1);
-        });
+        let generation = self.inner.resyncs.fetch_add(1, Ordering::SeqCst) + 1;
+        let senders: Vec<Sender> = self
+            .inner
+            .channels()
+            .as_ref()
+            .map(|channels| channels.values().cloned().collect())
+            .unwrap_or_default();
+        for sender in senders {
+            // An error only means the last receiver left meanwhile.
+            let _ = sender.send(Item::Resync(generation));
+        }
     }
 
     /// Live messages of `stream` from now on, until the hub is closed or
@@ -119,7 +138,6 @@ impl Hub {
         };
         let subscription = Subscription {
             events,
-            resync: self.inner.resync.subscribe(),
             _registration: Registration {
                 hub: Arc::downgrade(&self.inner),
                 stream: *stream,
@@ -200,28 +218,22 @@ impl Inner {
     }
 }
 
-/// One subscriber's state: two receivers and a back-pointer, nothing more.
+/// One subscriber's state: a receiver and a back-pointer, nothing more.
 struct Subscription {
     // Field order matters: fields drop in declaration order, so the receiver
     // is gone before the registration checks whether it was the last one.
-    events: broadcast::Receiver<Arc<EventRecord>>,
-    resync: watch::Receiver<u64>,
+    events: broadcast::Receiver<Item>,
     _registration: Registration,
 }
 
 impl Subscription {
     /// The next message, or `None` once the hub is gone.
     async fn next(&mut self) -> Option<BusMessage> {
-        tokio::select! {
-            // A resync makes the subscriber re-read the log, which covers
-            // any event still buffered: no point delivering those first.
-            biased;
-            changed = self.resync.changed() => changed.ok().map(|()| BusMessage::Resync),
-            received = self.events.recv() => match received {
-                Ok(record) => Some(BusMessage::Event(record)),
-                Err(RecvError::Lagged(_)) => Some(BusMessage::Lagged),
-                Err(RecvError::Closed) => None,
-            },
+        match self.events.recv().await {
+            Ok(Item::Event(record)) => Some(BusMessage::Event(record)),
+            Ok(Item::Resync(generation)) => Some(BusMessage::Resync(generation)),
+            Err(RecvError::Lagged(_)) => Some(BusMessage::Lagged),
+            Err(RecvError::Closed) => None,
         }
     }
 }
@@ -324,8 +336,15 @@ mod tests {
         assert!(matches!(next(&mut slow).await, Some(BusMessage::Lagged)));
     }
 
+    fn generation(message: Option<BusMessage>) -> u64 {
+        match message {
+            Some(BusMessage::Resync(generation)) => generation,
+            other => panic!("expected a resync, got {other:?}"),
+        }
+    }
+
     #[tokio::test]
-    async fn resync_reaches_current_subscribers_once_and_not_later_ones() {
+    async fn resyncs_reach_current_subscribers_in_order_and_not_later_ones() {
         let hub = Hub::new();
         let (a, b) = (blog(), blog());
         let mut sub_a = hub.subscribe(&a);
@@ -333,10 +352,11 @@ mod tests {
         hub.publish(record(a, 1));
         hub.resync();
         hub.resync();
-        // Resync first: the log read it triggers covers the buffered event.
-        assert!(matches!(next(&mut sub_a).await, Some(BusMessage::Resync)));
         assert_eq!(seq(next(&mut sub_a).await), 1);
-        assert!(matches!(next(&mut sub_b).await, Some(BusMessage::Resync)));
+        assert_eq!(generation(next(&mut sub_a).await), 1);
+        assert_eq!(generation(next(&mut sub_a).await), 2);
+        assert_eq!(generation(next(&mut sub_b).await), 1);
+        assert_eq!(generation(next(&mut sub_b).await), 2);
 
         let mut late = hub.subscribe(&a);
         hub.publish(record(a, 2));

@@ -147,10 +147,10 @@ async fn a_redis_restart_is_survived_with_a_resync() {
     wait_until("B reconnects", WAIT, || b.is_connected()).await;
     assert!(!a.is_connected(), "A should come back after B");
     // Subscribed again, B tells its subscribers to re-read the log.
-    assert!(matches!(next(&mut on_b).await, Some(BusMessage::Resync)));
+    assert!(matches!(next(&mut on_b).await, Some(BusMessage::Resync(_))));
 
     wait_until("A reconnects", WAIT, || a.is_connected()).await;
-    assert!(matches!(next(&mut on_a).await, Some(BusMessage::Resync)));
+    assert!(matches!(next(&mut on_a).await, Some(BusMessage::Resync(_))));
     // What A published during the outage is announced now, to A's own
     // subscribers and to B's, which resynced before it was; then live
     // events flow again (the two may cross: subscribers go by sequence).
@@ -284,7 +284,7 @@ async fn a_dropped_subscription_connection_is_replaced() {
         .query_async(&mut raw_connection(&server.url()).await)
         .await
         .expect("CLIENT KILL");
-    assert!(matches!(next(&mut sub).await, Some(BusMessage::Resync)));
+    assert!(matches!(next(&mut sub).await, Some(BusMessage::Resync(_))));
     assert!(bus.is_connected());
     bus.publish(&[record(stream, 1)]).await;
     assert_eq!(next_event(&mut sub).await.seq, 1);
@@ -322,7 +322,7 @@ async fn a_redis_that_stops_answering_is_noticed_by_the_ping() {
     assert!(started.elapsed() < Duration::from_secs(1), "publish waited");
 
     wait_until("the bus reconnects", WAIT, || bus.is_connected()).await;
-    assert!(matches!(next(&mut sub).await, Some(BusMessage::Resync)));
+    assert!(matches!(next(&mut sub).await, Some(BusMessage::Resync(_))));
     bus.publish(&[record(stream, 2)]).await;
     let mut seen = vec![
         next_event(&mut sub).await.seq,
