@@ -286,8 +286,17 @@ async fn no_n_plus_one(app: &TestApp) {
         );
         after - before
     };
-    cost(20).await; // warm-up
-    let (twenty, five) = (cost(20).await, cost(5).await);
+    // The fewest of three tries: under load a DataLoader batch can be
+    // split in two when its 1 ms window closes before every key is in,
+    // which is scheduling, not an N+1 (that would cost 20 more each time).
+    let fewest = |n: usize| async move {
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            fewest = fewest.min(cost(n).await);
+        }
+        fewest
+    };
+    let (twenty, five) = (fewest(20).await, fewest(5).await);
     println!(
         "{:?}: statements for 20 articles: {twenty}, for 5: {five}",
         app.backend

@@ -308,7 +308,8 @@ async fn open_one(
 /// subscriber, reported with its reason.
 async fn listen(mut socket: Socket, tracker: &Tracker) {
     let reason = loop {
-        match socket.next().await {
+        match socket.next(|text, at| tracker.record_raw(text, at)).await {
+            Ok(Incoming::Recognised) => {}
             Ok(Incoming::Result { payload, at }) => {
                 if let Some(errors) = payload.get("errors").filter(|e| !e.is_null()) {
                     break format!("error result: {}", describe(errors));

@@ -54,6 +54,8 @@ pub enum Incoming {
     /// A result (`next`, or `data` on the legacy protocol), with the time
     /// its frame was read off the socket.
     Result { payload: Value, at: Instant },
+    /// A message the caller's `recognise` accepted, unparsed.
+    Recognised,
     /// An operation error (`error`).
     Error(Value),
     /// The server completed the operation.
@@ -129,8 +131,12 @@ impl Socket {
     /// The next message about the subscription, answering and skipping
     /// keep-alives. WebSocket ping frames need no code: tungstenite queues
     /// the pong and flushes it on the next read, and this socket is always
-    /// being read.
-    pub async fn next(&mut self) -> anyhow::Result<Incoming> {
+    /// being read. A message that `recognise` accepts (given its raw text
+    /// and arrival time) is [`Incoming::Recognised`], without being parsed.
+    pub async fn next(
+        &mut self,
+        recognise: impl Fn(&str, Instant) -> bool,
+    ) -> anyhow::Result<Incoming> {
         loop {
             let text = match self.ws.next().await {
                 Some(Ok(Message::Text(text))) => text,
@@ -145,6 +151,9 @@ impl Socket {
             // Taken before parsing, so that the client's own JSON work does
             // not count against the server.
             let at = Instant::now();
+            if recognise(&text, at) {
+                return Ok(Incoming::Recognised);
+            }
             let mut message: Value = serde_json::from_str(&text)?;
             return Ok(match message["type"].as_str() {
                 Some("next" | "data") => Incoming::Result {

@@ -3,10 +3,13 @@
 //! closes it, writing one batch of messages at a time.
 //!
 //! Everything a connection does happens in this one task, so its cost is
-//! the socket plus a few words per subscription. The loop is not biased:
-//! neither a busy subscription nor a chatty client can starve the other
-//! side, and shutdown or a timer is noticed between any two writes.
+//! the socket plus a few words per subscription. The loop polls only the
+//! sources that woke it ([`Wakeups`]): delivering an event does not touch
+//! the socket's read side or the timers. Neither a busy subscription nor a
+//! chatty client can starve the other side, and shutdown or a timer is
+//! noticed between any two writes.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -18,9 +21,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::graphql::ApiSchema;
 use crate::http::shutdown::Shutdown;
+use crate::http::ws::members::{Item, Members};
 use crate::http::ws::protocol::{self, Protocol};
 use crate::http::ws::render::RenderCache;
 use crate::http::ws::session::{Out, Session};
+use crate::http::ws::wakeups::{Source, Wakeups};
 use crate::http::ws::{SHUTDOWN_REASON, WebSocketConfig, close};
 
 pub struct Connection {
@@ -49,6 +54,15 @@ enum Ending {
 /// of our code and reason).
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
 
+/// What woke the connection.
+enum Wake {
+    Shutdown,
+    Frame(Option<Result<Message, axum::Error>>),
+    Event(Item),
+    KeepAlive,
+    InitTimeout,
+}
+
 /// A ping frame in a batch: keep-alive.
 enum Frame {
     Out(Out),
@@ -60,31 +74,74 @@ impl Connection {
         let _open = self.shutdown.track();
         let config = self.config;
         let legacy = self.protocol == Protocol::Legacy;
+        let wakeups = Wakeups::new();
         let mut session = Session::new(
             self.protocol,
             self.schema,
             self.newsroom,
             self.renders,
             self.caller,
+            Members::new(wakeups.waker(Source::Events).clone()),
         );
 
         let shutting_down = self.shutdown.triggered();
         futures::pin_mut!(shutting_down);
         let init_deadline = tokio::time::sleep(config.init_timeout);
         futures::pin_mut!(init_deadline);
-        let mut ping =
+        let mut keep_alive =
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard = Instant::now();
+        // Alternates which of the two busy sources goes first, so that
+        // neither a busy subscription nor a chatty client starves the other.
+        let mut events_first = false;
 
         let ending = loop {
             let acked = session.acked();
-            let polled = session.members.is_polled();
-            let batch: Vec<Frame> = tokio::select! {
-                () = &mut shutting_down => {
-                    vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)]
+            events_first = !events_first;
+            let order = if events_first {
+                [Source::Shutdown, Source::Events, Source::Socket]
+            } else {
+                [Source::Shutdown, Source::Socket, Source::Events]
+            };
+            let order = order
+                .into_iter()
+                .chain([Source::KeepAlive, Source::InitDeadline]);
+            let members = &mut session.members;
+            let wake = std::future::poll_fn(|cx| {
+                let woken = wakeups.take(cx.waker());
+                let mut sources = order.clone().filter(|source| woken.contains(*source));
+                while let Some(source) = sources.next() {
+                    let cx = &mut wakeups.context(source);
+                    let polled = match source {
+                        Source::Shutdown => {
+                            shutting_down.as_mut().poll(cx).map(|()| Wake::Shutdown)
+                        }
+                        Source::Socket => socket.poll_next_unpin(cx).map(Wake::Frame),
+                        // With no subscription running there is nothing
+                        // to wait for: starting one wakes this source.
+                        Source::Events => match members.poll_next() {
+                            Poll::Ready(Some(item)) => Poll::Ready(Wake::Event(item)),
+                            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+                        },
+                        Source::KeepAlive => keep_alive.poll_tick(cx).map(|_| Wake::KeepAlive),
+                        Source::InitDeadline if acked => Poll::Pending,
+                        Source::InitDeadline => {
+                            init_deadline.as_mut().poll(cx).map(|()| Wake::InitTimeout)
+                        }
+                    };
+                    if let Poll::Ready(wake) = polled {
+                        wakeups.again(source);
+                        sources.for_each(|unpolled| wakeups.again(unpolled));
+                        return Poll::Ready(wake);
+                    }
                 }
-                frame = socket.next() => {
+                Poll::Pending
+            })
+            .await;
+            let batch: Vec<Frame> = match wake {
+                Wake::Shutdown => vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)],
+                Wake::Frame(frame) => {
                     // Anything from the client shows it is alive; only
                     // text and binary frames are protocol messages.
                     heard = Instant::now();
@@ -98,13 +155,14 @@ impl Connection {
                     };
                     frames_of(session.on_message(&message).await)
                 }
-                Some(item) = session.members.next(), if polled => {
-                    frames_of(session.on_event(item).await)
+                Wake::Event(item) => frames_of(session.on_event(item).await),
+                Wake::InitTimeout => {
+                    vec![close_with(
+                        close::INIT_TIMEOUT,
+                        "Connection initialisation timeout",
+                    )]
                 }
-                () = &mut init_deadline, if !acked => {
-                    vec![close_with(close::INIT_TIMEOUT, "Connection initialisation timeout")]
-                }
-                _ = ping.tick() => {
+                Wake::KeepAlive => {
                     if heard.elapsed() > config.idle_timeout {
                         let reason = "keep-alive timeout: nothing heard from the client";
                         vec![close_with(close::IDLE_TIMEOUT, reason)]

@@ -3,25 +3,29 @@
 //! the connection's one task.
 //!
 //! Why not a task per subscription: at 10,000 subscribers a task each is
-//! 10,000 wake-ups, stacks and channels for what is, per event, a map
-//! lookup and one write. Here the event streams sit in one
-//! [`SelectAll`], which polls only the streams that were woken, and the
-//! loop takes the next event only once the previous write finished: the
-//! socket's pace is the subscription's pace, and a subscriber that cannot
-//! keep up overflows its bus buffer and is told so (`SLOW_CONSUMER`).
+//! 10,000 more wake-ups, stacks and channels for what is, per event, a map
+//! lookup and one write. And why not `futures`' `SelectAll`: it re-boxes a
+//! stream into a new task node for every item it yields and needs an
+//! `Abortable` wrapper (a waker registration per poll) to stop one. A
+//! connection holds at most [`MAX_OPERATIONS`](super::MAX_OPERATIONS)
+//! subscriptions, usually one, so here each stream gets a waker of its own
+//! that flags it, and a poll walks the list and polls only flagged streams:
+//! nothing is allocated per event, and stopping a subscription drops its
+//! stream at once.
 //!
-//! `SelectAll` cannot remove a stream by key, so each is wrapped in
-//! [`futures::stream::Abortable`]: stopping a subscription aborts its
-//! stream, which then ends and is dropped by `SelectAll` at the next poll.
+//! The loop takes the next event only once the previous write finished:
+//! the socket's pace is the subscription's pace, and a subscriber that
+//! cannot keep up overflows its bus buffer and is told so
+//! (`SLOW_CONSUMER`).
 
-use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use async_graphql::Pos;
 use domain::events::EventRecord;
-use futures::stream::{self, AbortHandle, Abortable, SelectAll, Stream, StreamExt};
+use futures::StreamExt;
+use futures::task::ArcWake;
 
 use crate::graphql::fanout::Events;
 use crate::http::ws::render::RenderSpec;
@@ -43,93 +47,112 @@ pub struct Member {
 /// `None` once its events ran out.
 pub type Item = (Arc<Member>, Option<domain::Result<Arc<EventRecord>>>);
 
-#[derive(Default)]
 pub struct Members {
-    streams: SelectAll<Tagged>,
-    running: HashMap<String, (Arc<Member>, AbortHandle)>,
+    running: Vec<Running>,
+    /// Wakes whoever polls the members when a member's stream may have
+    /// something: one waker for the members' whole life, so that a
+    /// member's wake-up is two stores and this waker's wake.
+    wake_owner: Waker,
+    /// Where the next poll starts, so that a busy subscription cannot
+    /// starve the others of the connection.
+    next_first: usize,
+}
+
+struct Running {
+    member: Arc<Member>,
+    events: Events,
+    flag: Arc<Flag>,
+    waker: Waker,
+}
+
+/// Set when a member's stream may have something (or has not been polled
+/// yet).
+struct Flag {
+    woken: AtomicBool,
+    owner: Waker,
+}
+
+impl ArcWake for Flag {
+    fn wake_by_ref(this: &Arc<Self>) {
+        this.woken.store(true, Ordering::Release);
+        this.owner.wake_by_ref();
+    }
 }
 
 impl Members {
+    /// Members whose streams wake `owner` when they may have something.
+    pub fn new(owner: Waker) -> Self {
+        Members {
+            running: Vec::new(),
+            wake_owner: owner,
+            next_first: 0,
+        }
+    }
+
     /// Subscriptions running.
     pub fn len(&self) -> usize {
         self.running.len()
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.running.contains_key(id)
-    }
-
-    /// Whether [`Members::next`] has anything to poll. An empty
-    /// `SelectAll` answers `None` at once, which a `select!` loop would
-    /// spin on.
-    pub fn is_polled(&self) -> bool {
-        !self.streams.is_empty()
+        self.running.iter().any(|running| running.member.id == id)
     }
 
     /// Starts delivering `events` for `member`, replacing a running
     /// subscription with the same id.
     pub fn insert(&mut self, member: Member, events: Events) {
         self.remove(&member.id);
-        let member = Arc::new(member);
-        let (events, abort) = stream::abortable(events);
-        self.streams.push(Tagged {
-            member: member.clone(),
-            events,
-            ended: false,
+        let flag = Arc::new(Flag {
+            woken: AtomicBool::new(true),
+            owner: self.wake_owner.clone(),
         });
-        self.running.insert(member.id.clone(), (member, abort));
+        self.running.push(Running {
+            member: Arc::new(member),
+            events,
+            waker: futures::task::waker(flag.clone()),
+            flag,
+        });
+        // The owner may be waiting on the other members only.
+        self.wake_owner.wake_by_ref();
     }
 
     /// Stops the subscription `id`; whether it was running.
     pub fn remove(&mut self, id: &str) -> bool {
-        match self.running.remove(id) {
-            Some((_, abort)) => {
-                abort.abort();
-                true
-            }
-            None => false,
-        }
+        let before = self.running.len();
+        self.running.retain(|running| running.member.id != id);
+        self.running.len() < before
     }
 
-    /// Whether `member` is still running (not stopped or replaced since it
-    /// yielded an item).
-    pub fn is_running(&self, member: &Arc<Member>) -> bool {
-        self.running
-            .get(&member.id)
-            .is_some_and(|(running, _)| Arc::ptr_eq(running, member))
-    }
-
-    /// The next item of any member; `None` when no stream is left.
-    pub async fn next(&mut self) -> Option<Item> {
-        self.streams.next().await
-    }
-}
-
-/// A member's events as [`Item`]s, then one `None` item when they run out
-/// (not when aborted): one adapter instead of a chain of them.
-struct Tagged {
-    member: Arc<Member>,
-    events: Abortable<Events>,
-    ended: bool,
-}
-
-impl Stream for Tagged {
-    type Item = Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        if self.ended {
+    /// The next item of any member; `None` when none is running. When
+    /// pending, the owner's waker is woken once there may be one.
+    pub fn poll_next(&mut self) -> Poll<Option<Item>> {
+        if self.running.is_empty() {
             return Poll::Ready(None);
         }
-        let this = &mut *self;
-        let item = match ready!(this.events.poll_next_unpin(cx)) {
-            Some(item) => Some(item),
-            // Aborted: end without an item.
-            None if this.events.is_aborted() => return Poll::Ready(None),
-            None => {
-                this.ended = true;
-                None
+        let count = self.running.len();
+        let first = self.next_first % count;
+        for index in (first..count).chain(0..first) {
+            let running = &mut self.running[index];
+            if !running.flag.woken.swap(false, Ordering::AcqRel) {
+                continue;
             }
-        };
-        Poll::Ready(Some((this.member.clone(), item)))
+            let mut member_cx = Context::from_waker(&running.waker);
+            match running.events.poll_next_unpin(&mut member_cx) {
+                Poll::Ready(Some(item)) => {
+                    // It may have more: poll it again next time, after the
+                    // others had their turn.
+                    running.flag.woken.store(true, Ordering::Release);
+                    self.next_first = index + 1;
+                    return Poll::Ready(Some((running.member.clone(), Some(item))));
+                }
+                Poll::Ready(None) => {
+                    let ended = self.running.remove(index);
+                    self.next_first = index;
+                    return Poll::Ready(Some((ended.member, None)));
+                }
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
     }
 }

@@ -55,6 +55,7 @@ mod members;
 pub mod protocol;
 pub mod render;
 mod session;
+mod wakeups;
 
 use std::time::Duration;
 

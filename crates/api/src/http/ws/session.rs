@@ -58,6 +58,7 @@ impl Session {
         newsroom: Newsroom,
         renders: Arc<RenderCache>,
         caller: Caller,
+        members: Members,
     ) -> Self {
         Session {
             protocol,
@@ -67,7 +68,7 @@ impl Session {
             caller,
             initialised: false,
             acked: false,
-            members: Members::default(),
+            members,
         }
     }
 
@@ -261,9 +262,6 @@ impl Session {
 
     /// What to send for an item of a member's stream.
     pub async fn on_event(&mut self, (member, item): Item) -> Vec<Out> {
-        if !self.members.is_running(&member) {
-            return Vec::new();
-        }
         let record: Arc<EventRecord> = match item {
             Some(Ok(record)) => record,
             Some(Err(error)) => {
@@ -273,10 +271,8 @@ impl Session {
                     .with_path(vec![PathSegment::Field(member.field.clone())]);
                 return self.answer(&member.id, Response::from_errors(vec![error]));
             }
-            None => {
-                self.members.remove(&member.id);
-                return vec![Out::Text(protocol::complete(&member.id))];
-            }
+            // Its stream ran out, and it is no longer a member.
+            None => return vec![Out::Text(protocol::complete(&member.id))],
         };
         let rendered = self
             .renders
