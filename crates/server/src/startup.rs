@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -129,7 +130,15 @@ impl Application {
         let router = api::router_with(self.newsroom, site, sockets.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
         let trigger = sockets.clone();
-        let served = axum::serve(self.listener, router)
+        // Without TCP_NODELAY, a live update written right after another
+        // waits for the client's (delayed, up to 40 ms) acknowledgement of
+        // the first: Nagle's algorithm holds small segments back.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+            }
+        });
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 trigger.trigger();
