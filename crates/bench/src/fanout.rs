@@ -53,8 +53,9 @@ pub struct Args {
     /// The GraphQL-over-WebSocket protocol the subscribers speak.
     #[arg(long, value_enum, default_value_t = Protocol::Transport)]
     protocol: Protocol,
-    /// How many measured entries to post (after one warm-up entry).
-    #[arg(long, default_value_t = 3)]
+    /// How many measured entries to post (after one warm-up entry). The
+    /// median of fewer is at the mercy of one noisy round.
+    #[arg(long, default_value_t = 10)]
     rounds: u32,
     /// How many sockets may be opening at once.
     #[arg(long, default_value_t = 200)]

@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -88,8 +89,8 @@ impl Connection {
         futures::pin_mut!(shutting_down);
         let init_deadline = tokio::time::sleep(config.init_timeout);
         futures::pin_mut!(init_deadline);
-        let mut keep_alive =
-            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        let first_keep_alive = Instant::now() + first_keep_alive(config.ping_interval);
+        let mut keep_alive = tokio::time::interval_at(first_keep_alive, config.ping_interval);
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard = Instant::now();
         // Alternates which of the two busy sources goes first, so that
@@ -207,6 +208,20 @@ impl Connection {
     }
 }
 
+/// When a connection's first keep-alive is due: in the second half of the
+/// interval (never later than a client expects one), spread evenly over
+/// connections. Sockets opened together (thousands of widgets reconnecting
+/// after a restart) would otherwise ping together for ever after, a burst
+/// of writes that delays the live updates sharing those moments.
+fn first_keep_alive(interval: Duration) -> Duration {
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let n = OPENED.fetch_add(1, Ordering::Relaxed);
+    // The fractional parts of n × the golden ratio fill [0, 1) evenly,
+    // however many connections there are.
+    let spread = (n as f64 * 0.618_033_988_749_895).fract();
+    interval.mul_f64(0.5 + spread / 2.0)
+}
+
 fn frames_of(out: Vec<Out>) -> Vec<Frame> {
     out.into_iter().map(Frame::Out).collect()
 }
@@ -265,6 +280,24 @@ fn close_reason(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_keep_alives_spread_over_the_second_half_of_the_interval() {
+        let interval = Duration::from_secs(10);
+        let mut per_second = [0; 10];
+        for _ in 0..1000 {
+            let first = first_keep_alive(interval);
+            assert!(first >= interval / 2 && first < interval, "{first:?}");
+            per_second[first.as_secs() as usize] += 1;
+        }
+        // Other tests open connections too, so the sequence need not start
+        // at 0; any 1,000 consecutive terms still fill each second evenly.
+        assert_eq!(per_second[..5], [0; 5]);
+        assert!(
+            per_second[5..].iter().all(|&n| (180..=220).contains(&n)),
+            "{per_second:?}"
+        );
+    }
 
     #[test]
     fn close_reasons_fit_a_frame() {
