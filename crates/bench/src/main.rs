@@ -1,8 +1,9 @@
-//! `politmaster-bench`: politmaster's own benchmark tool. One command so far,
-//! `fanout`: how long a live-blog entry takes to reach N WebSocket
-//! subscribers (see README.md).
+//! `politmaster-bench`: politmaster's own benchmark tool. `fanout`: how long
+//! a live-blog entry takes to reach N WebSocket subscribers; `floor`: the
+//! same traffic over plain TCP, the machine's floor for it (see README.md).
 
 mod fanout;
+mod floor;
 mod graphql;
 mod logs;
 mod procfs;
@@ -31,6 +32,12 @@ struct Cli {
 enum Command {
     /// Time one live-blog entry's delivery to N WebSocket subscribers.
     Fanout(fanout::Args),
+    /// Time the same traffic over plain loopback TCP, with no server in the
+    /// way: the machine's floor for `fanout`.
+    Floor(floor::Args),
+    /// The reading side of `floor`, which runs it in a child process.
+    #[command(hide = true)]
+    FloorReader(floor::ReaderArgs),
 }
 
 #[tokio::main]
@@ -39,6 +46,8 @@ async fn main() -> ExitCode {
     let bench = async {
         match cli.command {
             Command::Fanout(args) => fanout::run(args).await,
+            Command::Floor(args) => tokio::task::spawn_blocking(move || floor::run(args)).await?,
+            Command::FloorReader(args) => floor::read(args).await,
         }
     };
     // On ctrl-c the bench future is dropped, and with it the spawned
