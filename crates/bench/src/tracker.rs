@@ -16,7 +16,7 @@ pub struct Tracker {
     /// round, or a late event of a timed-out round could be counted in the
     /// next. The count is the vector's length for the same reason, rather
     /// than a separate atomic that would have to be reset in step. Each
-    /// subscriber takes it once per round, for a push.
+    /// subscriber takes it for every result it reads (a few per round).
     round: Mutex<Round>,
     /// Woken when the last subscriber of the round records (or the last
     /// one drops).
@@ -68,17 +68,13 @@ impl Tracker {
         if round.marker.is_empty() || text.trim() != round.marker {
             return;
         }
-        let latency = at.saturating_duration_since(round.t0);
-        round.latencies.push(latency);
-        if round.latencies.len() == self.subscribers {
-            // notify_one keeps a permit if the waiter is not waiting yet.
-            self.all_in.notify_one();
-        }
+        self.push(&mut round, at);
     }
 
     /// The fast path of [`Tracker::record`], on a result's raw JSON text:
     /// records it and returns true if it is an error-free result carrying
-    /// this round's entry. Spares the client a full parse of the one
+    /// this round's entry. Only a posted entry has a `bodyText` in what the
+    /// bench subscribes to, so the text alone identifies it. Spares the client a full parse of the one
     /// message per subscriber and round that matters, so that the bench,
     /// which shares the machine with the server, takes less of it.
     pub fn record_raw(&self, text: &str, at: Instant) -> bool {
@@ -86,12 +82,18 @@ impl Tracker {
         if round.marker.is_empty() || !text.contains(&round.needle) || text.contains("\"errors\"") {
             return false;
         }
+        self.push(&mut round, at);
+        true
+    }
+
+    /// Records one subscriber's arrival at `at` in the current round.
+    fn push(&self, round: &mut Round, at: Instant) {
         let latency = at.saturating_duration_since(round.t0);
         round.latencies.push(latency);
         if round.latencies.len() == self.subscribers {
+            // notify_one keeps a permit if the waiter is not waiting yet.
             self.all_in.notify_one();
         }
-        true
     }
 
     /// Waits until every subscriber has recorded or `deadline` passes, ends

@@ -54,7 +54,7 @@ pub enum Incoming {
     /// A result (`next`, or `data` on the legacy protocol), with the time
     /// its frame was read off the socket.
     Result { payload: Value, at: Instant },
-    /// A message the caller's `recognise` accepted, unparsed.
+    /// A message the caller's `take_raw` took care of, unparsed.
     Recognised,
     /// An operation error (`error`).
     Error(Value),
@@ -131,11 +131,12 @@ impl Socket {
     /// The next message about the subscription, answering and skipping
     /// keep-alives. WebSocket ping frames need no code: tungstenite queues
     /// the pong and flushes it on the next read, and this socket is always
-    /// being read. A message that `recognise` accepts (given its raw text
-    /// and arrival time) is [`Incoming::Recognised`], without being parsed.
+    /// being read. `take_raw` sees each message's raw text and arrival time
+    /// first; a message it takes care of (returning true) is
+    /// [`Incoming::Recognised`], without being parsed.
     pub async fn next(
         &mut self,
-        recognise: impl Fn(&str, Instant) -> bool,
+        take_raw: impl Fn(&str, Instant) -> bool,
     ) -> anyhow::Result<Incoming> {
         loop {
             let text = match self.ws.next().await {
@@ -151,7 +152,7 @@ impl Socket {
             // Taken before parsing, so that the client's own JSON work does
             // not count against the server.
             let at = Instant::now();
-            if recognise(&text, at) {
+            if take_raw(&text, at) {
                 return Ok(Incoming::Recognised);
             }
             let mut message: Value = serde_json::from_str(&text)?;

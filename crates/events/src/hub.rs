@@ -31,11 +31,13 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Events buffered per stream for its slowest subscriber before that
-/// subscriber is declared lagged. 1024 is far more than a newsroom writes
-/// between two polls of a healthy socket (a burst of 200 concurrent entries
-/// fits five times), and small enough that the buffer, which holds `Arc`s
-/// shared by every subscriber of the stream, costs 8 KiB per watched stream.
+/// Messages (events and resyncs) buffered per stream for its slowest
+/// subscriber before that subscriber is declared lagged. 1024 is far more
+/// than a newsroom writes between two polls of a healthy socket (a burst of
+/// 200 concurrent entries fits five times, with room for the few resyncs a
+/// flapping Redis connection adds, which no longer merge into one), and
+/// small enough that the buffer, whose slots hold `Arc`s shared by every
+/// subscriber of the stream, costs some 50 KiB per watched stream.
 pub const STREAM_BUFFER: usize = 1024;
 
 /// What a stream's channel carries.

@@ -2,7 +2,7 @@
 //! every node, behind the domain's [`EventBus`](domain::ports::EventBus).
 //!
 //! - [`hub`]: the in-process fan-out, one bounded `broadcast` channel per
-//!   stream somebody on this node watches, and the hub-wide resync signal.
+//!   stream somebody on this node watches, which also carries resyncs.
 //! - [`LocalBus`]: the embedded default; publishing goes straight to the hub.
 //! - [`RedisBus`]: for several nodes; one Redis pattern subscription per
 //!   node feeds the hub, publishing goes through Redis, and a lost

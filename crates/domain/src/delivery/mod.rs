@@ -160,19 +160,25 @@ impl Delivery {
         Ok(())
     }
 
-    /// While catching up from the log, whatever waits on the bus is
-    /// covered by the next log read (it was committed before it was
-    /// announced), so it is dropped once noted. Draining keeps the bus
-    /// buffer from overflowing during a long replay, which would otherwise
-    /// make a subscriber that keeps up look like a slow one.
+    /// While catching up from the log, whatever waits on the bus is noted
+    /// and dropped: an event raises the sequence the catching up must
+    /// reach (it is committed, so the log has it), a resync or an overflow
+    /// asks for a read that starts after it. Draining keeps the bus buffer
+    /// from overflowing during a long replay, which would otherwise make a
+    /// subscriber that keeps up look like a slow one.
     fn drain_live(&mut self) {
         while let Some(Some(message)) = self.live.next().now_or_never() {
             match message {
                 BusMessage::Event(record) if record.stream == self.stream => {
                     self.learn(record.seq);
                 }
+                BusMessage::Event(_) => {}
                 BusMessage::Resync(generation) => self.resync(generation),
-                BusMessage::Event(_) | BusMessage::Lagged => {}
+                // Events or a resync were lost: only a read that starts
+                // after now is sure to cover them.
+                BusMessage::Lagged => {
+                    self.wanted.newer_than = self.wanted.newer_than.max(self.reads.last_read());
+                }
             }
         }
     }
@@ -568,6 +574,7 @@ mod tests {
             second_live.unbounded_send(BusMessage::Event(r2)).unwrap();
             let mut second_next = second.next();
             assert!(futures::poll!(&mut second_next).is_pending());
+            assert_eq!(log.reads(), 1, "the second subscriber joined the read");
             open.send(()).unwrap();
             assert!(
                 futures::poll!(&mut first_next).is_pending(),
@@ -577,6 +584,75 @@ mod tests {
             assert_eq!(seq_of(settle(second.next()).await), 2);
         });
         assert_eq!(log.reads(), 2, "the shared read, then a fresh one");
+    }
+
+    #[test]
+    fn an_overflow_while_catching_up_asks_for_a_read_after_it() {
+        let (log, open) = Log::gated();
+        let reads = shared(&log);
+        let (mut first, first_live) = subscriber(&reads);
+        let (mut second, second_live) = subscriber(&reads);
+        block_on(async {
+            first_live.unbounded_send(BusMessage::Resync(1)).unwrap();
+            let mut first_next = first.next();
+            assert!(futures::poll!(&mut first_next).is_pending());
+            // Committed after that read began; its announcement was lost
+            // in the second subscriber's overflowing buffer, along with a
+            // resync that made it catch up.
+            log.append(1);
+            second_live.unbounded_send(BusMessage::Resync(1)).unwrap();
+            second_live.unbounded_send(BusMessage::Lagged).unwrap();
+            let mut second_next = second.next();
+            assert!(futures::poll!(&mut second_next).is_pending());
+            open.send(()).unwrap();
+            assert_eq!(seq_of(settle(second_next).await), 1);
+        });
+        assert_eq!(log.reads(), 2, "the overflow needed a read of its own");
+    }
+
+    #[test]
+    fn a_waiter_leaving_a_shared_read_leaves_it_to_the_others() {
+        let (log, open) = Log::gated();
+        let reads = shared(&log);
+        let mut herd: Vec<_> = (0..3).map(|_| subscriber(&reads)).collect();
+        log.append(1);
+        for (_, live) in &herd {
+            live.unbounded_send(BusMessage::Resync(1)).unwrap();
+        }
+        let (mut leaving, _leaving_live) = herd.remove(0);
+        block_on(async {
+            let mut left = leaving.next();
+            assert!(futures::poll!(&mut left).is_pending(), "reading the log");
+            let (mut staying, _) = herd.remove(0);
+            let mut stays = staying.next();
+            assert!(futures::poll!(&mut stays).is_pending());
+            // Its stream holds the waiting read, not the `next` future.
+            drop(left);
+            drop(leaving);
+            let (mut late, _) = herd.remove(0);
+            let mut joins = late.next();
+            assert!(futures::poll!(&mut joins).is_pending());
+            assert_eq!(log.reads(), 1, "the late one joined the read still wanted");
+            open.send(()).unwrap();
+            assert_eq!(seq_of(settle(stays).await), 1);
+            assert_eq!(seq_of(settle(joins).await), 1);
+        });
+        assert_eq!(reads.in_flight(), 0, "finished reads are forgotten");
+    }
+
+    #[test]
+    fn a_read_nobody_waits_for_is_forgotten() {
+        let (log, _open) = Log::gated();
+        let reads = shared(&log);
+        let (mut only, live) = subscriber(&reads);
+        live.unbounded_send(BusMessage::Resync(1)).unwrap();
+        block_on(async {
+            let mut next = only.next();
+            assert!(futures::poll!(&mut next).is_pending());
+        });
+        assert_eq!(reads.in_flight(), 1);
+        drop(only);
+        assert_eq!(reads.in_flight(), 0);
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //! every subscriber on the node is told to re-read, and when a message is
 //! lost, every subscriber of its stream sees the same gap. Subscribers at
 //! the live edge then need the very same page (same stream, same last
-//! sequence), so the node reads it once and hands the page to all of them:
-//! a Redis blip with 50,000 readers of one live blog costs one query, not
-//! 50,000.
+//! sequence), so a read in flight is shared by every subscriber that asks
+//! for its page meanwhile: a Redis blip with 50,000 readers of one live
+//! blog costs a handful of queries (one per read's duration while the herd
+//! wakes up), not 50,000. A finished read is not handed out: the pages
+//! would be sound (both rules below judge a read by when it started), but
+//! keeping them would need an eviction rule, and in-flight sharing already
+//! turns the herd into a trickle.
 //!
 //! Sharing is only sound with a read that started late enough to see what
 //! its joiner needs. Two rules keep it sound:
@@ -16,7 +20,9 @@
 //! - A subscriber that saw an event on the bus knows its sequence. If a
 //!   joined read ends short of it, the read began before that event was
 //!   committed; the subscriber then asks for a read newer than that one
-//!   (see [`Wanted::newer_than`]).
+//!   (see [`Wanted::newer_than`]). A subscriber whose bus buffer overflowed
+//!   while it caught up does not know what it missed, and asks for a read
+//!   that starts after the overflow.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +46,8 @@ pub type Page = Arc<[Arc<EventRecord>]>;
 pub struct SharedReads {
     log: Arc<dyn EventLog>,
     reads: Mutex<HashMap<(Stream, i64), Read>>,
-    /// The highest resync generation any subscriber has reported.
+    /// The highest resync generation any subscriber has reported. Never
+    /// reset: a read that starts later is after that resync too.
     resync_generation: AtomicU64,
     /// The id of the last read started; ids only grow.
     last_read: AtomicU64,
@@ -103,12 +110,13 @@ impl SharedReads {
     pub async fn after(&self, stream: Stream, after: i64, wanted: Wanted) -> Result<Fetched> {
         let key = (stream, after);
         let (id, page) = self.join_or_start(key, wanted);
-        let _leaving = Leaving {
+        let mut waiting = Waiting {
             reads: self,
             key,
             id,
+            page: Some(page),
         };
-        let page = page.await?;
+        let page = waiting.page.as_mut().expect("set above").await?;
         Ok(Fetched { page, read: id })
     }
 
@@ -122,7 +130,6 @@ impl SharedReads {
             && read.id > wanted.newer_than
             && read.generation >= wanted.resync_generation
             && let Some(page) = read.page.upgrade()
-            // A finished read is stale for anyone arriving now.
             && page.peek().is_none()
         {
             return (read.id, page);
@@ -162,24 +169,28 @@ impl SharedReads {
     }
 }
 
-/// Forgets a read once it is finished or its last waiter leaves, whether
-/// that waiter got the page or was dropped while waiting.
-struct Leaving<'a> {
+/// One waiter of a read. When it goes, whether it got the page or was
+/// dropped while waiting, the read is forgotten if it is finished or
+/// nobody else waits for it.
+struct Waiting<'a> {
     reads: &'a SharedReads,
     key: (Stream, i64),
     id: u64,
+    page: Option<Shared<BoxFuture<'static, Result<Page>>>>,
 }
 
-impl Drop for Leaving<'_> {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
+        // This waiter's handle first, so that the count below is the others'.
+        self.page = None;
         let mut reads = self.reads.reads();
         if let Some(read) = reads.get(&self.key)
             && read.id == self.id
-            // `upgrade` makes one more handle, and this waiter's own may
-            // still be alive: two handles mean nobody else waits.
-            && read.page.upgrade().is_none_or(|page| {
-                page.peek().is_some() || page.strong_count().is_none_or(|n| n <= 2)
-            })
+            // `upgrade` makes the one handle counted when nobody else waits.
+            && read
+                .page
+                .upgrade()
+                .is_none_or(|page| page.peek().is_some() || page.strong_count() <= Some(1))
         {
             reads.remove(&self.key);
         }

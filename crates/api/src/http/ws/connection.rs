@@ -6,8 +6,8 @@
 //! the socket plus a few words per subscription. The loop polls only the
 //! sources that woke it ([`Wakeups`]): delivering an event does not touch
 //! the socket's read side or the timers. Neither a busy subscription nor a
-//! chatty client can starve the other side, and shutdown or a timer is
-//! noticed between any two writes.
+//! chatty client can starve the other side, and a shutdown or a timer that
+//! fired is dealt with before the next write.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -93,24 +93,26 @@ impl Connection {
         let mut keep_alive = tokio::time::interval_at(first_keep_alive, config.ping_interval);
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard = Instant::now();
-        // Alternates which of the two busy sources goes first, so that
-        // neither a busy subscription nor a chatty client starves the other.
+        // The signals come first: they are rare, and polled only when they
+        // fired, so a busy subscription or a chatty client cannot hold off
+        // a shutdown, a keep-alive or the init deadline. The two busy
+        // sources take turns going first, so that neither starves the other.
         let mut events_first = false;
 
         let ending = loop {
             let acked = session.acked();
             events_first = !events_first;
-            let order = if events_first {
-                [Source::Shutdown, Source::Events, Source::Socket]
+            let busy = if events_first {
+                [Source::Events, Source::Socket]
             } else {
-                [Source::Shutdown, Source::Socket, Source::Events]
+                [Source::Socket, Source::Events]
             };
-            let order = order
+            let order = [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
                 .into_iter()
-                .chain([Source::KeepAlive, Source::InitDeadline]);
+                .chain(busy);
             let members = &mut session.members;
-            let wake = std::future::poll_fn(|cx| {
-                let woken = wakeups.take(cx.waker());
+            let wake = std::future::poll_fn(|task| {
+                let woken = wakeups.take(task.waker());
                 let mut sources = order.clone().filter(|source| woken.contains(*source));
                 while let Some(source) = sources.next() {
                     let cx = &mut wakeups.context(source);

@@ -112,7 +112,8 @@ impl Members {
             waker: futures::task::waker(flag.clone()),
             flag,
         });
-        // The owner may be waiting on the other members only.
+        // Nothing would poll the new member otherwise: the owner polls
+        // the members only after their waker fired.
         self.wake_owner.wake_by_ref();
     }
 
@@ -154,5 +155,140 @@ impl Members {
             }
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use async_graphql::parser::parse_query;
+    use chrono::Utc;
+    use domain::events::{Event, Stream};
+    use domain::ids::{ArticleId, SectionId};
+    use futures::channel::mpsc;
+
+    use super::*;
+    use crate::http::ws::render::RenderCache;
+
+    struct Owner(AtomicUsize);
+
+    impl ArcWake for Owner {
+        fn wake_by_ref(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn owner() -> (Arc<Owner>, Members) {
+        let owner = Arc::new(Owner(AtomicUsize::new(0)));
+        let members = Members::new(futures::task::waker(owner.clone()));
+        (owner, members)
+    }
+
+    type Feed = mpsc::UnboundedSender<domain::Result<Arc<EventRecord>>>;
+
+    /// Starts member `id` on `members`; returns the feed of its events.
+    fn start(members: &mut Members, id: &str) -> Feed {
+        let query = "subscription { articleUpdated(id: \"x\") { id } }";
+        let spec = RenderCache::new().spec(
+            query.to_owned(),
+            None,
+            serde_json::Map::new(),
+            parse_query(query).unwrap(),
+            None,
+        );
+        let member = Member {
+            id: id.to_owned(),
+            spec,
+            field: "articleUpdated".to_owned(),
+            pos: Pos::default(),
+        };
+        let (feed, events) = mpsc::unbounded();
+        members.insert(member, events.boxed());
+        feed
+    }
+
+    fn event(seq: i64) -> domain::Result<Arc<EventRecord>> {
+        Ok(Arc::new(EventRecord {
+            stream: Stream::Articles,
+            seq,
+            occurred_at: Utc::now(),
+            event: Event::ArticleUpdated {
+                article_id: ArticleId::new(),
+                section_id: SectionId::new(),
+                version: 1,
+            },
+        }))
+    }
+
+    /// The next item as (member id, sequence), `None` for an ended member.
+    fn next(members: &mut Members) -> Poll<Option<(String, Option<i64>)>> {
+        members.poll_next().map(|item| {
+            item.map(|(member, item)| (member.id.clone(), item.map(|r| r.unwrap().seq)))
+        })
+    }
+
+    #[test]
+    fn a_new_member_wakes_the_owner_and_is_polled() {
+        let (owner, mut members) = owner();
+        assert_eq!(next(&mut members), Poll::Ready(None), "nothing running");
+        let feed = start(&mut members, "1");
+        assert_eq!(owner.0.load(Ordering::SeqCst), 1);
+        assert_eq!(next(&mut members), Poll::Pending);
+        feed.unbounded_send(event(7)).unwrap();
+        assert_eq!(
+            owner.0.load(Ordering::SeqCst),
+            2,
+            "its stream wakes the owner"
+        );
+        assert_eq!(next(&mut members), Poll::Ready(Some(("1".into(), Some(7)))));
+        assert_eq!(next(&mut members), Poll::Pending);
+    }
+
+    #[test]
+    fn a_stopped_member_drops_its_stream_at_once() {
+        let (_owner, mut members) = owner();
+        let feed = start(&mut members, "1");
+        assert!(members.contains("1"));
+        assert!(members.remove("1"));
+        assert!(feed.is_closed(), "the stream is gone");
+        assert!(!members.remove("1"));
+        assert_eq!(members.len(), 0);
+    }
+
+    #[test]
+    fn a_member_whose_events_end_says_so_once_and_leaves() {
+        let (_owner, mut members) = owner();
+        let feed = start(&mut members, "1");
+        drop(feed);
+        assert_eq!(next(&mut members), Poll::Ready(Some(("1".into(), None))));
+        assert!(!members.contains("1"));
+        assert_eq!(next(&mut members), Poll::Ready(None));
+    }
+
+    #[test]
+    fn busy_members_take_turns() {
+        let (_owner, mut members) = owner();
+        let (one, two) = (start(&mut members, "1"), start(&mut members, "2"));
+        for seq in 1..=3 {
+            one.unbounded_send(event(seq)).unwrap();
+            two.unbounded_send(event(seq)).unwrap();
+        }
+        let order: Vec<_> = (0..6)
+            .map(|_| match next(&mut members) {
+                Poll::Ready(Some((id, Some(seq)))) => format!("{id}:{seq}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(order, ["1:1", "2:1", "1:2", "2:2", "1:3", "2:3"]);
+    }
+
+    #[test]
+    fn starting_a_member_with_a_running_id_replaces_it() {
+        let (_owner, mut members) = owner();
+        let old = start(&mut members, "1");
+        let _new = start(&mut members, "1");
+        assert!(old.is_closed());
+        assert_eq!(members.len(), 1);
     }
 }

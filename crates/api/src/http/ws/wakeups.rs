@@ -26,9 +26,16 @@ pub enum Source {
     InitDeadline = 4,
 }
 
-const SOURCES: usize = 5;
-
 impl Source {
+    /// Every source, each at the index of its discriminant.
+    const ALL: [Source; 5] = [
+        Source::Shutdown,
+        Source::Socket,
+        Source::Events,
+        Source::KeepAlive,
+        Source::InitDeadline,
+    ];
+
     fn bit(self) -> u8 {
         1 << self as u8
     }
@@ -46,7 +53,7 @@ impl Woken {
 
 pub struct Wakeups {
     shared: Arc<Shared>,
-    wakers: [Waker; SOURCES],
+    wakers: [Waker; Source::ALL.len()],
 }
 
 struct Shared {
@@ -74,14 +81,7 @@ impl Wakeups {
             woken: AtomicU8::new(u8::MAX),
             task: AtomicWaker::new(),
         });
-        let wakers = [
-            Source::Shutdown,
-            Source::Socket,
-            Source::Events,
-            Source::KeepAlive,
-            Source::InitDeadline,
-        ]
-        .map(|source| {
+        let wakers = Source::ALL.map(|source| {
             futures::task::waker(Arc::new(SourceWaker {
                 shared: shared.clone(),
                 bit: source.bit(),
@@ -127,6 +127,25 @@ mod tests {
     impl ArcWake for CountingWaker {
         fn wake_by_ref(this: &Arc<Self>) {
             this.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn each_source_has_its_own_waker() {
+        for (index, source) in Source::ALL.into_iter().enumerate() {
+            assert_eq!(source as usize, index, "{source:?}");
+        }
+        let wakeups = Wakeups::new();
+        let task = futures::task::noop_waker();
+        wakeups.take(&task);
+        for source in Source::ALL {
+            wakeups.waker(source).wake_by_ref();
+            let woken = wakeups.take(&task);
+            assert!(
+                Source::ALL
+                    .iter()
+                    .all(|s| woken.contains(*s) == (*s == source))
+            );
         }
     }
 
