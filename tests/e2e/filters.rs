@@ -286,26 +286,12 @@ async fn no_n_plus_one(app: &TestApp) {
         );
         after - before
     };
-    // The fewest of three tries: under load a DataLoader batch can be
-    // split in two when its 1 ms window closes before every key is in,
-    // which is scheduling, not an N+1 (that would cost 20 more each time).
-    let fewest = |n: usize| async move {
-        let mut fewest = u64::MAX;
-        for _ in 0..3 {
-            fewest = fewest.min(cost(n).await);
-        }
-        fewest
-    };
-    let (twenty, five) = (fewest(20).await, fewest(5).await);
+    let (twenty, five) = (cost(20).await, cost(5).await);
     println!(
         "{:?}: statements for 20 articles: {twenty}, for 5: {five}",
         app.backend
     );
-    assert_eq!(
-        twenty, five,
-        "the statement count must not grow with the page size"
-    );
-    assert!(twenty <= 10, "{twenty} statements for one page");
+    assert_flat(twenty, five, "articles");
 
     let search = |n: usize| async move {
         let query = format!(
@@ -325,11 +311,21 @@ async fn no_n_plus_one(app: &TestApp) {
         "{:?}: statements for 20 search hits: {twenty}, for 5: {five}",
         app.backend
     );
-    assert_eq!(
-        twenty, five,
-        "search pages cost the same whatever their size"
+    assert_flat(twenty, five, "search hits");
+}
+
+/// A page of 20 costs what a page of 5 does, give or take a DataLoader
+/// batch split in two when its 1 ms window closes before every key is in
+/// (which a loaded machine does): at most one more statement for each of
+/// the three loaders (section, authors, tags). An N+1 would cost 15 more
+/// for each nested field.
+fn assert_flat(twenty: u64, five: u64, what: &str) {
+    const LOADERS: u64 = 3;
+    assert!(
+        twenty <= five + LOADERS,
+        "{what}: {twenty} statements for 20, {five} for 5: the count grows with the page size"
     );
-    assert!(twenty <= 10, "{twenty} statements for one search page");
+    assert!(twenty <= 10, "{what}: {twenty} statements for one page");
 }
 
 both_backends! {

@@ -14,7 +14,7 @@
 //! its own open-files limit, as with `fanout`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
 use crate::procfs::check_fd_limit;
 use crate::round::median;
@@ -41,6 +41,17 @@ pub struct Args {
     /// The size of each message; a `fanout` result is about 300 bytes.
     #[arg(long, default_value_t = 300)]
     bytes: usize,
+    /// Who writes: plain threads (the floor), or a tokio task per
+    /// connection woken through a broadcast channel (the floor of a server
+    /// built like politmaster's, a task per connection).
+    #[arg(long, value_enum, default_value_t = Writers::Threads)]
+    writers: Writers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Writers {
+    Threads,
+    Tasks,
 }
 
 /// The reader's side, run by `floor` in a child process.
@@ -72,9 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let _ = reader.kill();
     let _ = reader.wait();
     let mut times = measured?;
-    let writers = writers();
+    let writers = match args.writers {
+        Writers::Threads => format!("{} writer threads", cores()),
+        Writers::Tasks => format!("a tokio task per connection on {} workers", cores()),
+    };
     println!(
-        "politmaster-bench floor: {} loopback connections, {} bytes each, {writers} writer threads",
+        "politmaster-bench floor: {} loopback connections, {} bytes each, {writers}",
         args.sockets, args.bytes
     );
     for (round, time) in times.iter().enumerate() {
@@ -111,27 +125,19 @@ fn measure(listener: &TcpListener, args: &Args) -> anyhow::Result<Vec<Duration>>
         socket.set_nodelay(true)?;
         sockets.push(socket);
     }
-    let message = vec![b'x'; args.bytes];
-    let writers = writers();
+    let message: Arc<[u8]> = vec![b'x'; args.bytes].into();
+    let mut write_round: Box<dyn FnMut() -> std::io::Result<()>> = match args.writers {
+        Writers::Threads => Box::new(move || write_with_threads(&mut sockets, &message)),
+        Writers::Tasks => {
+            let tasks = Tasks::start(sockets)?;
+            Box::new(move || tasks.write(message.clone()))
+        }
+    };
     let mut times = Vec::new();
     for _ in 0..=args.rounds {
         std::thread::sleep(SETTLE);
         let t0 = Instant::now();
-        let written = std::thread::scope(|scope| {
-            let writing: Vec<_> = sockets
-                .chunks_mut(args.sockets.div_ceil(writers))
-                .map(|share| {
-                    let message = &message;
-                    scope.spawn(move || share.iter_mut().try_for_each(|s| s.write_all(message)))
-                })
-                .collect();
-            writing.into_iter().try_for_each(|writer| {
-                writer
-                    .join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("a writer thread panicked")))
-            })
-        });
-        written.context("writing a round's messages")?;
+        write_round().context("writing a round's messages")?;
         let mut done = [0_u8];
         control
             .read_exact(&mut done)
@@ -207,8 +213,70 @@ impl Messages {
     }
 }
 
-/// As many writer threads as the machine has cores.
-fn writers() -> usize {
+/// Writes `message` to every socket, from as many threads as cores.
+fn write_with_threads(sockets: &mut [TcpStream], message: &[u8]) -> std::io::Result<()> {
+    let share = sockets.len().div_ceil(cores()).max(1);
+    std::thread::scope(|scope| {
+        let writing: Vec<_> = sockets
+            .chunks_mut(share)
+            .map(|share| {
+                scope.spawn(move || share.iter_mut().try_for_each(|s| s.write_all(message)))
+            })
+            .collect();
+        writing.into_iter().try_for_each(|writer| {
+            writer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a writer thread panicked")))
+        })
+    })
+}
+
+/// A tokio task per socket, each woken by a broadcast to write the
+/// message it carries.
+struct Tasks {
+    // Dropped after the sender, so that the tasks end before the runtime.
+    messages: broadcast::Sender<Arc<[u8]>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Tasks {
+    fn start(sockets: Vec<TcpStream>) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores())
+            .enable_io()
+            .build()?;
+        let (messages, _) = broadcast::channel::<Arc<[u8]>>(16);
+        for socket in sockets {
+            socket.set_nonblocking(true)?;
+            let mut socket = {
+                let _entered = runtime.enter();
+                tokio::net::TcpStream::from_std(socket)?
+            };
+            let mut received = messages.subscribe();
+            runtime.spawn(async move {
+                while let Ok(message) = received.recv().await {
+                    if socket.write_all(&message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Ok(Tasks {
+            messages,
+            _runtime: runtime,
+        })
+    }
+
+    /// Wakes every task to write `message`; the writes happen meanwhile.
+    fn write(&self, message: Arc<[u8]>) -> std::io::Result<()> {
+        self.messages
+            .send(message)
+            .map(drop)
+            .map_err(|_| std::io::Error::other("every writer task ended"))
+    }
+}
+
+fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 

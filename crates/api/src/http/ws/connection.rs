@@ -10,15 +10,16 @@
 //! fired is dealt with before the next write.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use domain::{Caller, Newsroom};
 use futures::{SinkExt, StreamExt};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::graphql::ApiSchema;
 use crate::http::shutdown::Shutdown;
@@ -64,6 +65,70 @@ enum Wake {
     InitTimeout,
 }
 
+/// What a connection waits on, each polled with its own waker and only
+/// after that waker fired ([`Wakeups`]).
+struct Sources<'a, S> {
+    wakeups: &'a Wakeups,
+    shutting_down: Pin<&'a mut S>,
+    keep_alive: &'a mut Interval,
+    /// Until `connection_init` is acknowledged.
+    init_deadline: Option<Pin<&'a mut Sleep>>,
+    socket: &'a mut WebSocket,
+    members: &'a mut Members,
+}
+
+impl<S: Future<Output = ()>> Sources<'_, S> {
+    /// What woke the connection. The signals come first: they are rare,
+    /// and polled only when they fired, so neither a busy subscription nor
+    /// a chatty client can hold off a shutdown, a keep-alive or the init
+    /// deadline. The two busy sources take turns going first, so that
+    /// neither starves the other.
+    fn poll_next(&mut self, task: &mut Context<'_>, events_first: bool) -> Poll<Wake> {
+        let busy = if events_first {
+            [Source::Events, Source::Socket]
+        } else {
+            [Source::Socket, Source::Events]
+        };
+        let woken = self.wakeups.take(task.waker());
+        let mut sources = [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
+            .into_iter()
+            .chain(busy)
+            .filter(|source| woken.contains(*source));
+        while let Some(source) = sources.next() {
+            if let Poll::Ready(wake) = self.poll(source) {
+                // It may have more; the others woke and were not polled.
+                self.wakeups.again(source);
+                sources.for_each(|unpolled| self.wakeups.again(unpolled));
+                return Poll::Ready(wake);
+            }
+        }
+        Poll::Pending
+    }
+
+    fn poll(&mut self, source: Source) -> Poll<Wake> {
+        let cx = &mut self.wakeups.context(source);
+        match source {
+            Source::Shutdown => self
+                .shutting_down
+                .as_mut()
+                .poll(cx)
+                .map(|()| Wake::Shutdown),
+            Source::KeepAlive => self.keep_alive.poll_tick(cx).map(|_| Wake::KeepAlive),
+            Source::InitDeadline => match &mut self.init_deadline {
+                Some(deadline) => deadline.as_mut().poll(cx).map(|()| Wake::InitTimeout),
+                None => Poll::Pending,
+            },
+            Source::Socket => self.socket.poll_next_unpin(cx).map(Wake::Frame),
+            // With no subscription running there is nothing to wait for:
+            // starting one wakes this source.
+            Source::Events => match self.members.poll_next() {
+                Poll::Ready(Some(item)) => Poll::Ready(Wake::Event(item)),
+                Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
 /// A ping frame in a batch: keep-alive.
 enum Frame {
     Out(Out),
@@ -93,55 +158,22 @@ impl Connection {
         let mut keep_alive = tokio::time::interval_at(first_keep_alive, config.ping_interval);
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard = Instant::now();
-        // The signals come first: they are rare, and polled only when they
-        // fired, so a busy subscription or a chatty client cannot hold off
-        // a shutdown, a keep-alive or the init deadline. The two busy
-        // sources take turns going first, so that neither starves the other.
         let mut events_first = false;
 
         let ending = loop {
             let acked = session.acked();
             events_first = !events_first;
-            let busy = if events_first {
-                [Source::Events, Source::Socket]
-            } else {
-                [Source::Socket, Source::Events]
+            let wake = {
+                let mut sources = Sources {
+                    wakeups: &wakeups,
+                    shutting_down: shutting_down.as_mut(),
+                    keep_alive: &mut keep_alive,
+                    init_deadline: (!acked).then_some(init_deadline.as_mut()),
+                    socket: &mut socket,
+                    members: &mut session.members,
+                };
+                std::future::poll_fn(|task| sources.poll_next(task, events_first)).await
             };
-            let order = [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
-                .into_iter()
-                .chain(busy);
-            let members = &mut session.members;
-            let wake = std::future::poll_fn(|task| {
-                let woken = wakeups.take(task.waker());
-                let mut sources = order.clone().filter(|source| woken.contains(*source));
-                while let Some(source) = sources.next() {
-                    let cx = &mut wakeups.context(source);
-                    let polled = match source {
-                        Source::Shutdown => {
-                            shutting_down.as_mut().poll(cx).map(|()| Wake::Shutdown)
-                        }
-                        Source::Socket => socket.poll_next_unpin(cx).map(Wake::Frame),
-                        // With no subscription running there is nothing
-                        // to wait for: starting one wakes this source.
-                        Source::Events => match members.poll_next() {
-                            Poll::Ready(Some(item)) => Poll::Ready(Wake::Event(item)),
-                            Poll::Ready(None) | Poll::Pending => Poll::Pending,
-                        },
-                        Source::KeepAlive => keep_alive.poll_tick(cx).map(|_| Wake::KeepAlive),
-                        Source::InitDeadline if acked => Poll::Pending,
-                        Source::InitDeadline => {
-                            init_deadline.as_mut().poll(cx).map(|()| Wake::InitTimeout)
-                        }
-                    };
-                    if let Poll::Ready(wake) = polled {
-                        wakeups.again(source);
-                        sources.for_each(|unpolled| wakeups.again(unpolled));
-                        return Poll::Ready(wake);
-                    }
-                }
-                Poll::Pending
-            })
-            .await;
             let batch: Vec<Frame> = match wake {
                 Wake::Shutdown => vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)],
                 Wake::Frame(frame) => {
