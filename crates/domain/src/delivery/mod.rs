@@ -11,7 +11,7 @@
 //!
 //! Log reads go through the node's [`SharedReads`], so that subscribers
 //! catching up together (after a resync, or a message lost for all of
-//! them) share one query.
+//! them) share their queries instead of sending one each.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
