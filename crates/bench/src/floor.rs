@@ -24,7 +24,7 @@ use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, broadcast};
 
-use crate::procfs::check_fd_limit;
+use crate::procfs::{CpuSample, CpuUse, check_fd_limit};
 use crate::round::median;
 
 /// The pause before each round, so that rounds do not overlap.
@@ -79,10 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .stdin(Stdio::null())
         .spawn()
         .context("starting the reader process")?;
-    let measured = measure(&listener, &args);
+    let measured = measure(&listener, &args, reader.id());
     let _ = reader.kill();
     let _ = reader.wait();
-    let mut times = measured?;
+    let rounds = measured?;
     let writers = match args.writers {
         Writers::Threads => format!("{} writer threads", cores()),
         Writers::Tasks => format!("a tokio task per connection on {} workers", cores()),
@@ -91,15 +91,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "politmaster-bench floor: {} loopback connections, {} bytes each, {writers}",
         args.sockets, args.bytes
     );
-    for (round, time) in times.iter().enumerate() {
-        let label = if round == 0 {
+    println!("    round       time   cpu writers  cpu reader");
+    for (number, round) in rounds.iter().enumerate() {
+        let label = if number == 0 {
             "warm-up".to_owned()
         } else {
-            round.to_string()
+            number.to_string()
         };
-        println!("  {label:>7}  {:6.1} ms", ms(*time));
+        let cpu =
+            |used: Option<Duration>| used.map_or("–".to_owned(), |d| format!("{:.1} ms", ms(d)));
+        println!(
+            "  {label:>7}  {:6.1} ms  {:>11}  {:>10}",
+            ms(round.time),
+            cpu(round.cpu.bench),
+            cpu(round.cpu.server)
+        );
     }
-    times.remove(0);
+    let mut times: Vec<Duration> = rounds.iter().skip(1).map(|round| round.time).collect();
     times.sort();
     if let (Some(median), Some(min), Some(max)) = (median(&times), times.first(), times.last()) {
         println!(
@@ -113,9 +121,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One round: its time, and the CPU the writing side (this process) and
+/// the reader used meanwhile.
+struct Round {
+    time: Duration,
+    cpu: CpuUse,
+}
+
 /// Accepts the reader's control connection, then its data connections, and
 /// times each round.
-fn measure(listener: &TcpListener, args: &Args) -> anyhow::Result<Vec<Duration>> {
+fn measure(listener: &TcpListener, args: &Args, reader: u32) -> anyhow::Result<Vec<Round>> {
     let (mut control, _) = listener
         .accept()
         .context("accepting the control connection")?;
@@ -133,18 +148,22 @@ fn measure(listener: &TcpListener, args: &Args) -> anyhow::Result<Vec<Duration>>
             Box::new(move || tasks.write(message.clone()))
         }
     };
-    let mut times = Vec::new();
+    let mut rounds = Vec::new();
     for _ in 0..=args.rounds {
         std::thread::sleep(SETTLE);
+        let cpu = CpuSample::take(Some(reader));
         let t0 = Instant::now();
         write_round().context("writing a round's messages")?;
         let mut done = [0_u8];
         control
             .read_exact(&mut done)
             .context("the reader stopped")?;
-        times.push(t0.elapsed());
+        rounds.push(Round {
+            time: t0.elapsed(),
+            cpu: CpuSample::take(Some(reader)).since(cpu),
+        });
     }
-    Ok(times)
+    Ok(rounds)
 }
 
 /// The reader: connects, reads each round's message on every connection,
