@@ -34,6 +34,9 @@ use crate::http::ws::render::RenderSpec;
 pub struct Member {
     /// The client's operation id.
     pub id: String,
+    /// Its results' common start
+    /// ([`next_prefix`](crate::http::ws::protocol::next_prefix)).
+    pub next_prefix: String,
     /// How its events render, shared with every subscriber of the same
     /// subscription on this node.
     pub spec: Arc<RenderSpec>,
@@ -169,6 +172,7 @@ mod tests {
     use futures::channel::mpsc;
 
     use super::*;
+    use crate::http::ws::protocol;
     use crate::http::ws::render::RenderCache;
 
     struct Owner(AtomicUsize);
@@ -199,6 +203,7 @@ mod tests {
         );
         let member = Member {
             id: id.to_owned(),
+            next_prefix: protocol::next_prefix(protocol::Protocol::TransportWs, id),
             spec,
             field: "articleUpdated".to_owned(),
             pos: Pos::default(),

@@ -157,17 +157,23 @@ pub fn pong(payload: Option<Value>) -> String {
 /// A result (`next` / legacy `data`) around `payload`, a serialised
 /// GraphQL response.
 pub fn next(protocol: Protocol, id: &str, payload: &str) -> String {
+    next_from(&next_prefix(protocol, id), payload)
+}
+
+/// What every result of operation `id` starts with, up to its payload:
+/// built once per subscription, since each event it delivers repeats it.
+pub fn next_prefix(protocol: Protocol, id: &str) -> String {
     let kind = match protocol {
         Protocol::TransportWs => "next",
         Protocol::Legacy => "data",
     };
-    let id = id_json(id);
-    let mut message = String::with_capacity(id.len() + payload.len() + 36);
-    message.push_str(r#"{"id":"#);
-    message.push_str(&id);
-    message.push_str(r#","type":""#);
-    message.push_str(kind);
-    message.push_str(r#"","payload":"#);
+    format!(r#"{{"id":{},"type":"{kind}","payload":"#, id_json(id))
+}
+
+/// A result from its [`next_prefix`] and `payload`.
+pub fn next_from(prefix: &str, payload: &str) -> String {
+    let mut message = String::with_capacity(prefix.len() + payload.len() + 1);
+    message.push_str(prefix);
     message.push_str(payload);
     message.push('}');
     message

@@ -232,6 +232,7 @@ impl Session {
             plan.cursor_variable.as_deref(),
         );
         let member = Member {
+            next_prefix: protocol::next_prefix(self.protocol, &id),
             id,
             spec,
             field: plan.field,
@@ -281,11 +282,7 @@ impl Session {
         let mut out = Vec::new();
         if let Some(payload) = &rendered.payload {
             self.renders.delivered();
-            out.push(Out::Text(protocol::next(
-                self.protocol,
-                &member.id,
-                payload,
-            )));
+            out.push(Out::Text(protocol::next_from(&member.next_prefix, payload)));
         }
         if rendered.ends {
             self.members.remove(&member.id);
