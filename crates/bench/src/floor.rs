@@ -3,9 +3,11 @@
 //!
 //! N loopback TCP connections; each round, plain threads write one
 //! message of `--bytes` to every connection (as many threads as cores: the
-//! most a server could use), and a child process reads them the way the
-//! `fanout` subscribers do (a tokio task per socket, in a multi-threaded
-//! runtime), then reports on a control connection. The time runs from just
+//! most a server could use), or, with `--writers tasks`, a tokio task per
+//! connection woken through a broadcast channel (a server built like
+//! politmaster's). A child process reads them with a tokio task per socket,
+//! as the `fanout` subscribers do but without WebSocket, then reports on a
+//! control connection. The time runs from just
 //! before the first write until the control message arrives. What is left
 //! is the kernel's TCP work on both ends, the reader's wake-ups and one
 //! extra round trip: no WebSocket framing, no JSON, no GraphQL.
@@ -29,6 +31,9 @@ use crate::round::median;
 
 /// The pause before each round, so that rounds do not overlap.
 const SETTLE: Duration = Duration::from_millis(300);
+
+/// How long a round may take before the run is given up.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -134,6 +139,8 @@ fn measure(listener: &TcpListener, args: &Args, reader: u32) -> anyhow::Result<V
     let (mut control, _) = listener
         .accept()
         .context("accepting the control connection")?;
+    // A reader connection or writer that died would otherwise hang the run.
+    control.set_read_timeout(Some(ROUND_TIMEOUT))?;
     let mut sockets = Vec::with_capacity(args.sockets);
     for _ in 0..args.sockets {
         let (socket, _) = listener.accept().context("accepting a connection")?;
@@ -158,9 +165,15 @@ fn measure(listener: &TcpListener, args: &Args, reader: u32) -> anyhow::Result<V
         control
             .read_exact(&mut done)
             .context("the reader stopped")?;
+        let mut cpu = CpuSample::take(Some(reader)).since(cpu);
+        if args.writers == Writers::Threads {
+            // The writer threads have ended, and /proc counts live threads
+            // only: their CPU is not in the sample.
+            cpu.bench = None;
+        }
         rounds.push(Round {
             time: t0.elapsed(),
-            cpu: CpuSample::take(Some(reader)).since(cpu),
+            cpu,
         });
     }
     Ok(rounds)
@@ -253,7 +266,6 @@ fn write_with_threads(sockets: &mut [TcpStream], message: &[u8]) -> std::io::Res
 /// A tokio task per socket, each woken by a broadcast to write the
 /// message it carries.
 struct Tasks {
-    // Dropped after the sender, so that the tasks end before the runtime.
     messages: broadcast::Sender<Arc<[u8]>>,
     _runtime: tokio::runtime::Runtime,
 }

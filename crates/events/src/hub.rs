@@ -10,10 +10,11 @@
 //!   so a subscribe racing with the last unsubscribe either joins the old
 //!   channel (which then stays) or creates a fresh one: never an orphan.
 //! - Buffers are bounded ([`STREAM_BUFFER`]). A subscriber that falls that
-//!   far behind gets [`BusMessage::Lagged`] and is closed by the domain; the
-//!   others are not held up. Unlike mini-redis, which skips ahead after a
-//!   lag, we cannot skip: the contract forbids gaps, so the client resumes
-//!   from its cursor and the log fills in.
+//!   far behind gets [`BusMessage::Lagged`]; the others are not held up.
+//!   Unlike mini-redis, which skips ahead after a lag, we cannot skip: the
+//!   contract forbids gaps. The domain closes a live subscriber that lagged
+//!   (it resumes from its cursor, and the log fills in); one that was
+//!   reading the log anyway just reads on.
 //! - [`Hub::resync`] tells every current subscriber that the bus may have
 //!   lost messages (a Redis reconnect), so each re-reads the log. It travels
 //!   through each stream's channel like an event, so that a subscriber

@@ -143,7 +143,20 @@ impl Delivery {
             .await?;
         if !fetched.page.is_empty() {
             self.pending.extend(fetched.page.iter().cloned());
-        } else if self.last >= self.needed {
+            return Ok(());
+        }
+        // An empty page ends the catching up only if the read began after
+        // everything known now, including what arrived while it ran: an
+        // overflow or a resync left on the bus would otherwise surface on
+        // the live path (an overflow as `SLOW_CONSUMER`) or be missed.
+        self.drain_live();
+        let stale = fetched.read <= self.wanted.newer_than
+            || fetched.generation < self.wanted.resync_generation;
+        if stale {
+            // Read again, from a read that began after them.
+            return Ok(());
+        }
+        if self.last >= self.needed {
             self.catching_up = false;
             self.wanted.newer_than = 0;
         } else if fetched.read <= self.need_arose_after {
@@ -596,9 +609,9 @@ mod tests {
             first_live.unbounded_send(BusMessage::Resync(1)).unwrap();
             let mut first_next = first.next();
             assert!(futures::poll!(&mut first_next).is_pending());
-            // Committed after that read began; its announcement was lost
-            // in the second subscriber's overflowing buffer, along with a
-            // resync that made it catch up.
+            // Committed after that read began. The second subscriber is
+            // told to resync, then its buffer overflows: the announcement
+            // of 1 was lost in it.
             log.append(1);
             second_live.unbounded_send(BusMessage::Resync(1)).unwrap();
             second_live.unbounded_send(BusMessage::Lagged).unwrap();
@@ -640,6 +653,47 @@ mod tests {
         assert_eq!(reads.in_flight(), 0, "finished reads are forgotten");
     }
 
+    #[test]
+    fn an_overflow_during_the_last_read_is_not_a_slow_consumer() {
+        let (log, open) = Log::gated();
+        let reads = shared(&log);
+        let (mut events, live) = subscriber(&reads);
+        block_on(async {
+            live.unbounded_send(BusMessage::Resync(1)).unwrap();
+            let mut next = events.next();
+            assert!(
+                futures::poll!(&mut next).is_pending(),
+                "reading an empty log"
+            );
+            // While it reads, 1 is committed and its announcement lost.
+            log.append(1);
+            live.unbounded_send(BusMessage::Lagged).unwrap();
+            open.send(()).unwrap();
+            assert_eq!(seq_of(settle(next).await), 1, "read again, not closed");
+        });
+        assert_eq!(log.reads(), 2);
+    }
+
+    #[test]
+    fn a_resync_during_the_last_read_asks_for_another() {
+        let (log, open) = Log::gated();
+        let reads = shared(&log);
+        let (mut events, live) = subscriber(&reads);
+        block_on(async {
+            live.unbounded_send(BusMessage::Resync(1)).unwrap();
+            let mut next = events.next();
+            assert!(
+                futures::poll!(&mut next).is_pending(),
+                "reading an empty log"
+            );
+            log.append(1);
+            live.unbounded_send(BusMessage::Resync(2)).unwrap();
+            open.send(()).unwrap();
+            assert_eq!(seq_of(settle(next).await), 1);
+        });
+    }
+
+    /// A leak guard: a read whose only waiter is dropped leaves nothing.
     #[test]
     fn a_read_nobody_waits_for_is_forgotten() {
         let (log, _open) = Log::gated();

@@ -76,6 +76,8 @@ pub struct Fetched {
     pub page: Page,
     /// The read's id, for [`Wanted::newer_than`].
     pub read: u64,
+    /// The resync generation the read began after.
+    pub generation: u64,
 }
 
 impl SharedReads {
@@ -109,7 +111,7 @@ impl SharedReads {
     /// flight that `wanted` allows, or from a new one.
     pub async fn after(&self, stream: Stream, after: i64, wanted: Wanted) -> Result<Fetched> {
         let key = (stream, after);
-        let (id, page) = self.join_or_start(key, wanted);
+        let (id, generation, page) = self.join_or_start(key, wanted);
         let mut waiting = Waiting {
             reads: self,
             key,
@@ -117,14 +119,18 @@ impl SharedReads {
             page: Some(page),
         };
         let page = waiting.page.as_mut().expect("set above").await?;
-        Ok(Fetched { page, read: id })
+        Ok(Fetched {
+            page,
+            read: id,
+            generation,
+        })
     }
 
     fn join_or_start(
         &self,
         key: (Stream, i64),
         wanted: Wanted,
-    ) -> (u64, Shared<BoxFuture<'static, Result<Page>>>) {
+    ) -> (u64, u64, Shared<BoxFuture<'static, Result<Page>>>) {
         let mut reads = self.reads();
         if let Some(read) = reads.get(&key)
             && read.id > wanted.newer_than
@@ -132,7 +138,7 @@ impl SharedReads {
             && let Some(page) = read.page.upgrade()
             && page.peek().is_none()
         {
-            return (read.id, page);
+            return (read.id, read.generation, page);
         }
         // Under the lock, so that ids and generations grow together.
         let generation = self.resync_generation.load(Ordering::SeqCst);
@@ -154,7 +160,7 @@ impl SharedReads {
                 page: weak,
             },
         );
-        (id, page)
+        (id, generation, page)
     }
 
     fn reads(&self) -> MutexGuard<'_, HashMap<(Stream, i64), Read>> {
@@ -181,16 +187,12 @@ struct Waiting<'a> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        // This waiter's handle first, so that the count below is the others'.
+        // This waiter's handle first: if it was the last, the read is gone.
         self.page = None;
         let mut reads = self.reads.reads();
         if let Some(read) = reads.get(&self.key)
             && read.id == self.id
-            // `upgrade` makes the one handle counted when nobody else waits.
-            && read
-                .page
-                .upgrade()
-                .is_none_or(|page| page.peek().is_some() || page.strong_count() <= Some(1))
+            && read.page.upgrade().is_none_or(|page| page.peek().is_some())
         {
             reads.remove(&self.key);
         }

@@ -84,15 +84,9 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
     /// deadline. The two busy sources take turns going first, so that
     /// neither starves the other.
     fn poll_next(&mut self, task: &mut Context<'_>, events_first: bool) -> Poll<Wake> {
-        let busy = if events_first {
-            [Source::Events, Source::Socket]
-        } else {
-            [Source::Socket, Source::Events]
-        };
         let woken = self.wakeups.take(task.waker());
-        let mut sources = [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
+        let mut sources = polling_order(events_first)
             .into_iter()
-            .chain(busy)
             .filter(|source| woken.contains(*source));
         while let Some(source) = sources.next() {
             if let Poll::Ready(wake) = self.poll(source) {
@@ -127,6 +121,23 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
             },
         }
     }
+}
+
+/// The order in which woken sources are polled: the signals, then the
+/// busy two, whichever's turn it is first.
+fn polling_order(events_first: bool) -> [Source; 5] {
+    let (first, second) = if events_first {
+        (Source::Events, Source::Socket)
+    } else {
+        (Source::Socket, Source::Events)
+    };
+    [
+        Source::Shutdown,
+        Source::KeepAlive,
+        Source::InitDeadline,
+        first,
+        second,
+    ]
 }
 
 /// A ping frame in a batch: keep-alive.
@@ -314,6 +325,23 @@ fn close_reason(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_are_polled_before_the_busy_sources_which_take_turns() {
+        for events_first in [true, false] {
+            let order = polling_order(events_first);
+            assert_eq!(
+                order[..3],
+                [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
+            );
+            let busy = if events_first {
+                [Source::Events, Source::Socket]
+            } else {
+                [Source::Socket, Source::Events]
+            };
+            assert_eq!(order[3..], busy);
+        }
+    }
 
     #[test]
     fn first_keep_alives_spread_over_the_second_half_of_the_interval() {
