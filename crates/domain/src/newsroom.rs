@@ -69,6 +69,11 @@ impl Newsroom {
         delivery::subscribe(&self.reads, self.bus.as_ref(), stream, after).await
     }
 
+    /// [`Newsroom::events`], telling where they start.
+    pub async fn feed(&self, stream: Stream, after: Option<&str>) -> Result<delivery::Feed> {
+        delivery::feed(&self.reads, self.bus.as_ref(), stream, after).await
+    }
+
     /// The position of the latest event of `stream`, to subscribe from.
     pub async fn stream_cursor(&self, stream: Stream) -> Result<crate::events::EventCursor> {
         let seq = self.store.latest_seq(&stream).await?;

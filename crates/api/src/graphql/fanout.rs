@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{Context, Pos};
 use async_graphql_value::Value;
+use domain::delivery::Feed;
 use domain::events::{Event, EventRecord, Stream};
 use futures::future::ready;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -41,12 +42,20 @@ use crate::graphql::subscription::{EventStream, until_error};
 /// A subscription's events as the newsroom delivers them.
 pub type Events = BoxStream<'static, domain::Result<Arc<EventRecord>>>;
 
+/// Which events of its stream a subscription may care about: a cheap,
+/// event-only test (whatever needs the store is decided when the event is
+/// rendered). `None`: every event.
+pub type Relevance = Option<Arc<dyn Fn(&Event) -> bool + Send + Sync>>;
+
 /// What a probed subscription field hands over instead of streaming.
 pub struct Plan {
     /// The stream the events come from (part of the render cache's key).
     pub stream: Stream,
-    /// The subscriber's own gap-free delivery, opened by the resolver.
-    pub events: Events,
+    /// The subscriber's own gap-free delivery, opened by the resolver, not
+    /// yet narrowed by `relevant`.
+    pub feed: Feed,
+    /// Which of the stream's events it may care about.
+    pub relevant: Relevance,
     /// The name of the variable bound to the field's cursor argument
     /// (`after`), if it is bound to one: subscribers that differ only in it
     /// see the same rendering of an event. `None` for a literal cursor or
@@ -114,25 +123,28 @@ pub(crate) fn pinned(ctx: &Context<'_>, stream: Stream) -> Option<Events> {
     })
 }
 
-/// The events `relevant` accepts (and any error). A cheap, event-only
-/// test: whatever needs the store is decided when the event is mapped.
-pub(crate) fn only(events: Events, relevant: impl Fn(&Event) -> bool + Send + 'static) -> Events {
-    events
-        .filter(move |item| ready(item.as_ref().map_or(true, |record| relevant(&record.event))))
-        .boxed()
+/// The events `relevant` accepts (and any error).
+pub(crate) fn only(events: Events, relevant: &Relevance) -> Events {
+    match relevant.clone() {
+        None => events,
+        Some(relevant) => events
+            .filter(move |item| ready(item.as_ref().map_or(true, |record| relevant(&record.event))))
+            .boxed(),
+    }
 }
 
-/// In probe mode, records `events` as the field's [`Plan`] and returns an
-/// empty stream; otherwise returns `events`. `cursor_argument` names the
-/// field's cursor argument, if it has one.
+/// In probe mode, records `feed` as the field's [`Plan`] and returns an
+/// empty stream; otherwise returns its events that are `relevant`.
+/// `cursor_argument` names the field's cursor argument, if it has one.
 pub(crate) fn hand_over(
     ctx: &Context<'_>,
     stream: Stream,
-    events: Events,
+    feed: Feed,
+    relevant: Relevance,
     cursor_argument: Option<&str>,
 ) -> Events {
     let Some(probe) = ctx.data_opt::<Probe>() else {
-        return events;
+        return only(feed.events, &relevant);
     };
     let field = &ctx.item.node;
     let cursor_variable = cursor_argument
@@ -143,7 +155,8 @@ pub(crate) fn hand_over(
         });
     probe.record(Plan {
         stream,
-        events,
+        feed,
+        relevant,
         cursor_variable,
         field: field.response_key().node.to_string(),
         pos: ctx.item.pos,

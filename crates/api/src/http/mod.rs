@@ -30,8 +30,8 @@ use tower_http::trace::TraceLayer;
 use crate::graphql::{self as gql, ApiSchema, site::SiteConfig};
 use crate::http::metrics::HttpMetrics;
 use crate::http::shutdown::Shutdown;
-use crate::http::ws::WebSocketConfig;
 use crate::http::ws::render::RenderCache;
+use crate::http::ws::{Pumps, WebSocketConfig};
 
 /// The largest request body accepted. GraphQL documents are small; this
 /// leaves room for a long article body in a mutation.
@@ -48,6 +48,8 @@ pub struct AppState {
     /// Subscription events rendered once per distinct subscription, shared
     /// by every WebSocket connection of this router.
     pub renders: Arc<RenderCache>,
+    /// The pumps of the streams WebSocket subscribers follow.
+    pub pumps: Arc<Pumps>,
     graphiql: Arc<str>,
 }
 
@@ -64,13 +66,16 @@ pub struct Options {
 }
 
 pub fn router(newsroom: Newsroom, options: Options) -> Router {
+    let schema = gql::schema(newsroom.clone(), options.site);
+    let renders = RenderCache::new();
     let state = AppState {
-        schema: gql::schema(newsroom.clone(), options.site),
+        pumps: Pumps::new(schema.clone(), newsroom.clone(), renders.clone()),
+        schema,
         newsroom,
         metrics: Arc::default(),
         shutdown: options.shutdown,
         websocket: options.websocket,
-        renders: RenderCache::new(),
+        renders,
         graphiql: GraphiQLSource::build()
             .endpoint("/graphql")
             .subscription_endpoint("/graphql")

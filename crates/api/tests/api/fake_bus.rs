@@ -18,6 +18,8 @@ use futures::stream::{BoxStream, StreamExt};
 pub struct FakeBus {
     subscribers: Mutex<Vec<(Stream, UnboundedSender<BusMessage>)>>,
     pub connected: AtomicBool,
+    /// While set, what is published is lost: a message the bus dropped.
+    pub losing: AtomicBool,
 }
 
 impl Default for FakeBus {
@@ -25,6 +27,7 @@ impl Default for FakeBus {
         FakeBus {
             subscribers: Mutex::default(),
             connected: AtomicBool::new(true),
+            losing: AtomicBool::new(false),
         }
     }
 }
@@ -68,6 +71,9 @@ impl FakeBus {
 #[async_trait]
 impl EventBus for FakeBus {
     async fn publish(&self, records: &[EventRecord]) {
+        if self.losing.load(Ordering::SeqCst) {
+            return;
+        }
         for record in records {
             self.inject(&record.stream, BusMessage::Event(Arc::new(record.clone())));
         }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::TestApp;
 use crate::ws::{
     LEGACY, LIVE_BLOG, Socket, TRANSPORT_WS, live_blog, next_json, open, post, serve, subscribe,
+    sync,
 };
 
 /// `(renders, deliveries)` from `/metrics`.
@@ -158,6 +159,7 @@ async fn an_event_filtered_out_renders_to_nothing_and_reaches_nobody() {
         json!({ "tag": "nato" }),
     )
     .await;
+    sync(&mut nato, TRANSPORT_WS).await;
     let mut also_nato = open(addr, LEGACY, json!({})).await;
     subscribe(
         &mut also_nato,
@@ -167,9 +169,7 @@ async fn an_event_filtered_out_renders_to_nothing_and_reaches_nobody() {
         json!({ "tag": "nato" }),
     )
     .await;
-    app.bus
-        .wait_for_subscribers(&domain::events::Stream::Articles, 2)
-        .await;
+    sync(&mut also_nato, LEGACY).await;
 
     for (headline, tags) in [("Untagged", json!([])), ("Summit opens", json!(["NATO"]))] {
         let created = app

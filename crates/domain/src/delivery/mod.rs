@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::FutureExt;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -28,6 +29,19 @@ mod reads;
 pub use reads::SharedReads;
 use reads::Wanted;
 
+/// A subscriber's events, and where they start.
+pub struct Feed {
+    /// The sequence of the last event before the first one `events` yields
+    /// (the cursor's, or the stream's latest when subscribing without one):
+    /// whoever takes over the subscriber at that point knows exactly what
+    /// it has seen.
+    pub after: i64,
+    pub events: BoxStream<'static, Result<Arc<EventRecord>>>,
+    /// Whether the feed is at the live edge now: following the bus, with
+    /// nothing to read from the log first. Kept up to date as it goes.
+    pub live: Arc<AtomicBool>,
+}
+
 /// Opens a subscription to `stream`. With `after`, first replays every event
 /// after that cursor; without, starts with the next event committed.
 pub async fn subscribe(
@@ -36,6 +50,16 @@ pub async fn subscribe(
     stream: Stream,
     after: Option<&str>,
 ) -> Result<BoxStream<'static, Result<Arc<EventRecord>>>> {
+    Ok(feed(reads, bus, stream, after).await?.events)
+}
+
+/// [`subscribe`], telling where the events start.
+pub async fn feed(
+    reads: &Arc<SharedReads>,
+    bus: &dyn EventBus,
+    stream: Stream,
+    after: Option<&str>,
+) -> Result<Feed> {
     let live = bus.subscribe(&stream);
     let latest = reads.log().latest_seq(&stream).await?;
     let last = match after {
@@ -50,9 +74,14 @@ pub async fn subscribe(
         }
         None => latest,
     };
+    // A cursor at the latest event needs no replay: what follows it is
+    // announced on the bus, which was listened to before `latest` was read.
+    let catching_up = after.is_some() && last < latest;
+    let at_live_edge = Arc::new(AtomicBool::new(!catching_up));
     let delivery = Delivery {
         reads: reads.clone(),
         live,
+        at_live_edge: at_live_edge.clone(),
         stream,
         last,
         // Events up to `latest` were announced before this subscriber
@@ -61,18 +90,25 @@ pub async fn subscribe(
         need_arose_after: reads.last_read(),
         wanted: Wanted::default(),
         pending: VecDeque::new(),
-        catching_up: after.is_some(),
+        catching_up,
         done: false,
     };
-    Ok(stream::unfold(delivery, |mut d| async move {
+    let events = stream::unfold(delivery, |mut d| async move {
         d.next().await.map(|item| (item, d))
     })
-    .boxed())
+    .boxed();
+    Ok(Feed {
+        after: last,
+        events,
+        live: at_live_edge,
+    })
 }
 
 struct Delivery {
     reads: Arc<SharedReads>,
     live: BoxStream<'static, BusMessage>,
+    /// Shared with the [`Feed`]: whether it follows the bus now.
+    at_live_edge: Arc<AtomicBool>,
     stream: Stream,
     /// The sequence of the last event delivered (or skipped as the start).
     last: i64,
@@ -123,11 +159,11 @@ impl Delivery {
                 // arrive (yet): the log has it, since this one is committed.
                 BusMessage::Event(record) => {
                     self.learn(record.seq);
-                    self.catching_up = true;
+                    self.start_catching_up();
                 }
                 BusMessage::Resync(generation) => {
                     self.resync(generation);
-                    self.catching_up = true;
+                    self.start_catching_up();
                 }
                 BusMessage::Lagged => return Some(self.fail(Error::SlowConsumer)),
             }
@@ -158,6 +194,7 @@ impl Delivery {
         }
         if self.last >= self.needed {
             self.catching_up = false;
+            self.at_live_edge.store(true, Ordering::Release);
             self.wanted.newer_than = 0;
         } else if fetched.read <= self.need_arose_after {
             // A shared read that began before `needed` was committed: ask
@@ -194,6 +231,11 @@ impl Delivery {
                 }
             }
         }
+    }
+
+    fn start_catching_up(&mut self) {
+        self.catching_up = true;
+        self.at_live_edge.store(false, Ordering::Release);
     }
 
     /// `seq` is committed: catching up must reach it.
@@ -396,6 +438,65 @@ mod tests {
         let r4 = log.append(4);
         live.unbounded_send(BusMessage::Event(r4)).unwrap();
         assert_eq!(seqs(take(&mut events, 3)), [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_feed_starts_after_its_cursor_or_the_latest_event() {
+        for (after, expected) in [(Some(cursor(1)), 1), (None, 2)] {
+            let (log, bus, _live) = setup();
+            log.append(1);
+            log.append(2);
+            let opened = block_on(feed(
+                &shared(&log),
+                &bus,
+                Stream::Articles,
+                after.as_deref(),
+            ));
+            assert_eq!(opened.unwrap().after, expected);
+        }
+    }
+
+    #[test]
+    fn a_feed_says_when_it_is_at_the_live_edge() {
+        let (log, bus, live) = setup();
+        log.append(1);
+        log.append(2);
+        let mut behind = block_on(feed(
+            &shared(&log),
+            &bus,
+            Stream::Articles,
+            Some(&cursor(1)),
+        ))
+        .unwrap();
+        assert!(!behind.live.load(Ordering::Acquire), "event 2 is to replay");
+        assert_eq!(seqs(take(&mut behind.events, 1)), [2]);
+        assert!(behind.events.next().now_or_never().is_none());
+        assert!(
+            behind.live.load(Ordering::Acquire),
+            "replayed, now following the bus"
+        );
+        // A gap sends it back to the log until it is filled.
+        let _r3 = log.append(3);
+        let r4 = log.append(4);
+        live.unbounded_send(BusMessage::Event(r4)).unwrap();
+        assert_eq!(seqs(take(&mut behind.events, 2)), [3, 4]);
+    }
+
+    #[test]
+    fn a_cursor_at_the_latest_event_starts_at_the_live_edge() {
+        let (log, bus, live) = setup();
+        log.append(1);
+        let mut at_edge = block_on(feed(
+            &shared(&log),
+            &bus,
+            Stream::Articles,
+            Some(&cursor(1)),
+        ))
+        .unwrap();
+        assert!(at_edge.live.load(Ordering::Acquire));
+        let r2 = log.append(2);
+        live.unbounded_send(BusMessage::Event(r2)).unwrap();
+        assert_eq!(seqs(take(&mut at_edge.events, 1)), [2]);
     }
 
     #[test]

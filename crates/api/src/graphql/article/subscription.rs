@@ -6,6 +6,8 @@
 //! so each matching event loads it, as an anonymous reader would see it.
 //! An article that is no longer published by then is skipped.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Subscription};
 use domain::content::Article as DomainArticle;
 use domain::events::{Event, Stream};
@@ -17,7 +19,7 @@ use futures::stream::{self, StreamExt};
 use crate::graphql::article::types::Article;
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
-use crate::graphql::fanout::{Events, deliver, hand_over, only, pinned};
+use crate::graphql::fanout::{Events, Relevance, deliver, hand_over, only, pinned};
 use crate::graphql::ids::from_global;
 use crate::graphql::subscription::EventStream;
 
@@ -54,15 +56,15 @@ impl ArticleSubscriptions {
             .map(|raw| Slug::parse(&raw).map_err(|e| e.at("tag")))
             .transpose()?
             .map(|slug| TagFilter { slug, id: None });
-        let relevant = move |event: &Event| match event {
+        let relevant: Relevance = Some(Arc::new(move |event: &Event| match event {
             Event::ArticlePublished { section_id, .. } => section.is_none_or(|s| s == *section_id),
             _ => false,
-        };
+        }));
         let events = match pinned(ctx, Stream::Articles) {
-            Some(event) => only(event, relevant),
+            Some(event) => only(event, &relevant),
             None => {
-                let events = newsroom.events(Stream::Articles, None).await?;
-                hand_over(ctx, Stream::Articles, only(events, relevant), None)
+                let feed = newsroom.feed(Stream::Articles, None).await?;
+                hand_over(ctx, Stream::Articles, feed, relevant, None)
             }
         };
         let published = Published {
@@ -89,19 +91,21 @@ impl ArticleSubscriptions {
     ) -> Result<EventStream<Article>, ApiError> {
         let newsroom = newsroom(ctx)?.clone();
         let id: ArticleId = from_global("id", &id)?;
-        let relevant = move |event: &Event| matches!(event, Event::ArticleUpdated { article_id, .. } if *article_id == id);
+        let relevant: Relevance = Some(Arc::new(
+            move |event: &Event| matches!(event, Event::ArticleUpdated { article_id, .. } if *article_id == id),
+        ));
         let events = match pinned(ctx, Stream::Articles) {
             // The article is loaded below, as for every event.
-            Some(event) => only(event, relevant),
+            Some(event) => only(event, &relevant),
             None => {
                 // Listen first, so that nothing saved after the check is
                 // missed.
-                let events = newsroom.events(Stream::Articles, None).await?;
+                let feed = newsroom.feed(Stream::Articles, None).await?;
                 newsroom
                     .article_by_id(&Caller::anonymous(), id)
                     .await?
                     .ok_or(domain::Error::NotFound("article"))?;
-                hand_over(ctx, Stream::Articles, only(events, relevant), None)
+                hand_over(ctx, Stream::Articles, feed, relevant, None)
             }
         };
         let articles = events.filter_map(move |item| {

@@ -104,10 +104,10 @@ impl BreakingSubscriptions {
         let events = match pinned(ctx, Stream::Breaking) {
             Some(event) => event,
             None => {
-                let events = newsroom(ctx)?
-                    .events(Stream::Breaking, after.as_deref())
+                let feed = newsroom(ctx)?
+                    .feed(Stream::Breaking, after.as_deref())
                     .await?;
-                hand_over(ctx, Stream::Breaking, events, Some("after"))
+                hand_over(ctx, Stream::Breaking, feed, None, Some("after"))
             }
         };
         Ok(deliver(

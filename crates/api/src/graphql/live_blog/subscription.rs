@@ -181,8 +181,8 @@ impl LiveBlogSubscriptions {
                     .live_blog_by_id(id)
                     .await?
                     .ok_or(domain::Error::NotFound("live blog"))?;
-                let events = newsroom.events(stream, after.as_deref()).await?;
-                hand_over(ctx, stream, events, Some("after"))
+                let feed = newsroom.feed(stream, after.as_deref()).await?;
+                hand_over(ctx, stream, feed, None, Some("after"))
             }
         };
         Ok(deliver(

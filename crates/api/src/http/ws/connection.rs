@@ -16,24 +16,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use domain::{Caller, Newsroom};
-use futures::{SinkExt, StreamExt};
+use domain::Caller;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
-use crate::graphql::ApiSchema;
 use crate::http::shutdown::Shutdown;
-use crate::http::ws::members::{Item, Members};
+use crate::http::ws::frame::{FrameError, Incoming, Opcode};
+use crate::http::ws::members::{Item, Member, Members};
 use crate::http::ws::protocol::{self, Protocol};
-use crate::http::ws::render::RenderCache;
-use crate::http::ws::session::{Out, Session};
+use crate::http::ws::session::{Node, Out, Session};
+use crate::http::ws::socket::{Reader, Writer};
 use crate::http::ws::wakeups::{Source, Wakeups};
 use crate::http::ws::{SHUTDOWN_REASON, WebSocketConfig, close};
 
 pub struct Connection {
-    pub schema: ApiSchema,
-    pub newsroom: Newsroom,
-    pub renders: Arc<RenderCache>,
+    pub node: Node,
     pub shutdown: Shutdown,
     pub config: WebSocketConfig,
     pub protocol: Protocol,
@@ -44,8 +40,8 @@ pub struct Connection {
 enum Ending {
     /// We sent a close frame: wait for the client's.
     ClosedByUs,
-    /// The client sent a close frame: flush the automatic reply.
-    ClosedByClient,
+    /// The client sent a close frame (with this code): answer it.
+    ClosedByClient(Option<u16>),
     /// The connection broke, or a write timed out.
     Gone,
 }
@@ -59,10 +55,12 @@ const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
 /// What woke the connection.
 enum Wake {
     Shutdown,
-    Frame(Option<Result<Message, axum::Error>>),
+    Frame(Option<Result<Incoming, FrameError>>),
     Event(Item),
     KeepAlive,
     InitTimeout,
+    /// A pump handed subscriptions back.
+    Returns,
 }
 
 /// What a connection waits on, each polled with its own waker and only
@@ -73,8 +71,9 @@ struct Sources<'a, S> {
     keep_alive: &'a mut Interval,
     /// Until `connection_init` is acknowledged.
     init_deadline: Option<Pin<&'a mut Sleep>>,
-    socket: &'a mut WebSocket,
+    socket: &'a mut Reader,
     members: &'a mut Members,
+    pumped: &'a [Arc<Member>],
 }
 
 impl<S: Future<Output = ()>> Sources<'_, S> {
@@ -112,7 +111,15 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
                 Some(deadline) => deadline.as_mut().poll(cx).map(|()| Wake::InitTimeout),
                 None => Poll::Pending,
             },
-            Source::Socket => self.socket.poll_next_unpin(cx).map(Wake::Frame),
+            Source::Socket => self.socket.poll_next(cx).map(Wake::Frame),
+            // Woken by a pump, which marks what it handed back first.
+            Source::Returns => {
+                if self.pumped.iter().any(|member| member.has_returned()) {
+                    Poll::Ready(Wake::Returns)
+                } else {
+                    Poll::Pending
+                }
+            }
             // With no subscription running there is nothing to wait for:
             // starting one wakes this source.
             Source::Events => match self.members.poll_next() {
@@ -125,7 +132,7 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
 
 /// The order in which woken sources are polled: the signals, then the
 /// busy two, whichever's turn it is first.
-fn polling_order(events_first: bool) -> [Source; 5] {
+fn polling_order(events_first: bool) -> [Source; 6] {
     let (first, second) = if events_first {
         (Source::Events, Source::Socket)
     } else {
@@ -135,30 +142,33 @@ fn polling_order(events_first: bool) -> [Source; 5] {
         Source::Shutdown,
         Source::KeepAlive,
         Source::InitDeadline,
+        Source::Returns,
         first,
         second,
     ]
 }
 
-/// A ping frame in a batch: keep-alive.
+/// A batch's frames: messages, and the keep-alive's control frames.
 enum Frame {
     Out(Out),
     Ping,
+    /// The answer to the client's ping, with its payload.
+    Pong(Vec<u8>),
 }
 
 impl Connection {
-    pub async fn serve(self, mut socket: WebSocket) {
+    pub async fn serve(self, mut socket: Reader, writer: Arc<Writer>) {
         let _open = self.shutdown.track();
         let config = self.config;
         let legacy = self.protocol == Protocol::Legacy;
         let wakeups = Wakeups::new();
         let mut session = Session::new(
             self.protocol,
-            self.schema,
-            self.newsroom,
-            self.renders,
+            self.node,
             self.caller,
+            writer.clone(),
             Members::new(wakeups.waker(Source::Events).clone()),
+            wakeups.waker(Source::Returns).clone(),
         );
 
         let shutting_down = self.shutdown.triggered();
@@ -182,26 +192,35 @@ impl Connection {
                     init_deadline: (!acked).then_some(init_deadline.as_mut()),
                     socket: &mut socket,
                     members: &mut session.members,
+                    pumped: &session.pumped,
                 };
                 std::future::poll_fn(|task| sources.poll_next(task, events_first)).await
             };
+            let mut delivered = false;
             let batch: Vec<Frame> = match wake {
                 Wake::Shutdown => vec![close_with(close::SERVICE_RESTART, SHUTDOWN_REASON)],
                 Wake::Frame(frame) => {
                     // Anything from the client shows it is alive; only
                     // text and binary frames are protocol messages.
                     heard = Instant::now();
-                    let message = match frame {
-                        Some(Ok(frame @ (Message::Text(_) | Message::Binary(_)))) => {
-                            frame.into_data()
+                    match frame {
+                        Some(Ok(Incoming::Text(message) | Incoming::Binary(message))) => {
+                            frames_of(session.on_message(&message).await)
                         }
-                        Some(Ok(Message::Close(_))) => break Ending::ClosedByClient,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Err(_)) | None => break Ending::Gone,
-                    };
-                    frames_of(session.on_message(&message).await)
+                        Some(Ok(Incoming::Ping(payload))) => vec![Frame::Pong(payload.to_vec())],
+                        Some(Ok(Incoming::Pong)) => continue,
+                        Some(Ok(Incoming::Close(frame))) => {
+                            break Ending::ClosedByClient(frame.map(|(code, _)| code));
+                        }
+                        Some(Err(error)) => vec![close_with(error.close_code(), error.reason())],
+                        None => break Ending::Gone,
+                    }
                 }
-                Wake::Event(item) => frames_of(session.on_event(item).await),
+                Wake::Event(item) => {
+                    delivered = true;
+                    frames_of(session.on_event(item).await)
+                }
+                Wake::Returns => frames_of(session.take_returns().await),
                 Wake::InitTimeout => {
                     vec![close_with(
                         close::INIT_TIMEOUT,
@@ -219,17 +238,18 @@ impl Connection {
                     }
                 }
             };
-            if batch.is_empty() {
-                continue;
-            }
             let closing = batch
                 .iter()
                 .any(|frame| matches!(frame, Frame::Out(Out::Close(..))));
-            if !send(&mut socket, batch, config.write_timeout).await {
+            // Also flushes what a pump left in the backlog.
+            if !send(&writer, batch, config.write_timeout).await {
                 break Ending::Gone;
             }
             if closing {
                 break Ending::ClosedByUs;
+            }
+            if delivered {
+                session.written();
             }
         };
         // Subscriptions end here, whatever happens to the socket next.
@@ -237,19 +257,24 @@ impl Connection {
         match ending {
             Ending::ClosedByUs => {
                 let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
-                    while let Some(Ok(frame)) = socket.next().await {
-                        if matches!(frame, Message::Close(_)) {
+                    while let Some(Ok(frame)) =
+                        std::future::poll_fn(|cx| socket.poll_next(cx)).await
+                    {
+                        if matches!(frame, Incoming::Close(_)) {
                             break;
                         }
                     }
                 })
                 .await;
             }
-            Ending::ClosedByClient => {
-                let _ = tokio::time::timeout(config.write_timeout, socket.close()).await;
+            Ending::ClosedByClient(code) => {
+                // Echo the client's code, as RFC 6455 asks.
+                let batch = vec![close_with(code.unwrap_or(close::NORMAL), "")];
+                send(&writer, batch, config.write_timeout).await;
             }
             Ending::Gone => {}
         }
+        writer.release();
     }
 }
 
@@ -275,51 +300,26 @@ fn close_with(code: u16, reason: &str) -> Frame {
     Frame::Out(Out::Close(code, reason.to_owned()))
 }
 
-/// Writes a batch of messages, stopping after a close frame; returns
-/// whether it was written in time.
-async fn send<S>(sink: &mut S, batch: Vec<Frame>, timeout: Duration) -> bool
-where
-    S: futures::Sink<Message> + Unpin,
-{
-    let write = async {
-        for frame in batch {
-            let (message, last) = match frame {
-                Frame::Out(Out::Text(text)) => (Message::Text(text.into()), false),
-                Frame::Ping => (Message::Ping(Default::default()), false),
-                Frame::Out(Out::Close(code, reason)) => {
-                    let frame = CloseFrame {
-                        code,
-                        reason: close_reason(&reason).into(),
-                    };
-                    (Message::Close(Some(frame)), true)
-                }
-            };
-            sink.feed(message).await?;
-            if last {
+/// Writes a batch of messages, stopping after a close frame, and whatever
+/// else waits in the writer's backlog; returns whether it was all written
+/// in time.
+async fn send(writer: &Writer, batch: Vec<Frame>, timeout: Duration) -> bool {
+    for frame in batch {
+        match frame {
+            Frame::Out(Out::Text(text)) => writer.push_text(&text),
+            Frame::Ping => writer.push_control(Opcode::Ping, &[]),
+            Frame::Pong(payload) => writer.push_control(Opcode::Pong, &payload),
+            Frame::Out(Out::Close(code, reason)) => {
+                writer.push_close(code, &reason);
                 break;
             }
         }
-        sink.flush().await
-    };
-    // Most writes complete at once: arm the timer only for one that waits.
-    let mut write = std::pin::pin!(write);
-    let written = match futures::poll!(write.as_mut()) {
-        Poll::Ready(written) => written,
-        Poll::Pending => match tokio::time::timeout(timeout, write).await {
-            Ok(written) => written,
-            Err(_) => return false,
-        },
-    };
-    written.is_ok()
-}
-
-/// A close frame's reason is at most 123 bytes.
-fn close_reason(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
     }
-    reason[..end].to_owned()
+    if !writer.has_backlog() {
+        return true;
+    }
+    let flush = std::future::poll_fn(|cx| writer.poll_flush(cx));
+    matches!(tokio::time::timeout(timeout, flush).await, Ok(Ok(())))
 }
 
 #[cfg(test)]
@@ -331,15 +331,20 @@ mod tests {
         for events_first in [true, false] {
             let order = polling_order(events_first);
             assert_eq!(
-                order[..3],
-                [Source::Shutdown, Source::KeepAlive, Source::InitDeadline]
+                order[..4],
+                [
+                    Source::Shutdown,
+                    Source::KeepAlive,
+                    Source::InitDeadline,
+                    Source::Returns
+                ]
             );
             let busy = if events_first {
                 [Source::Events, Source::Socket]
             } else {
                 [Source::Socket, Source::Events]
             };
-            assert_eq!(order[3..], busy);
+            assert_eq!(order[4..], busy);
         }
     }
 
@@ -362,11 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn close_reasons_fit_a_frame() {
-        assert_eq!(close_reason("short"), "short");
-        let long = "é".repeat(100);
-        let cut = close_reason(&long);
-        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
+    fn the_shutdown_reason_fits_a_close_frame() {
         assert!(SHUTDOWN_REASON.len() <= 123);
     }
 }

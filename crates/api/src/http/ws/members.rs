@@ -18,19 +18,21 @@
 //! cannot keep up overflows its bus buffer and is told so
 //! (`SLOW_CONSUMER`).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use async_graphql::Pos;
-use domain::events::EventRecord;
+use domain::events::{EventRecord, Stream};
 use futures::StreamExt;
 use futures::task::ArcWake;
 
-use crate::graphql::fanout::Events;
+use crate::graphql::fanout::{Events, Relevance};
 use crate::http::ws::render::RenderSpec;
+use crate::http::ws::socket::Writer;
 
-/// One subscription of a connection.
+/// One subscription of a connection, shared with the pump of its stream
+/// while that serves it ([`super::pump`]).
 pub struct Member {
     /// The client's operation id.
     pub id: String,
@@ -44,6 +46,106 @@ pub struct Member {
     /// error that ends it is reported.
     pub field: String,
     pub pos: Pos,
+    /// The stream its events come from, and which of them it may care
+    /// about.
+    pub stream: Stream,
+    pub relevant: Relevance,
+    /// The connection's socket.
+    pub writer: Arc<Writer>,
+    /// Set by the connection when the subscription stops; read under the
+    /// writer's lock, so that nothing of it is written after.
+    pub stopped: AtomicBool,
+    /// Whether a pump serves it now: cleared by whichever side ends that,
+    /// the connection (stopping it) or the pump (handing it back).
+    pub(super) in_pump: AtomicBool,
+    /// Whether a pump took it on once (not merely accepted it as a
+    /// joiner): it has been at the live edge, and falling far behind it
+    /// since makes it a slow consumer.
+    pub(super) was_live: AtomicBool,
+    /// Which of its stream's pumps took it on last.
+    pub(super) pump_shard: AtomicUsize,
+    /// Why the pump handed it back, until the connection takes it.
+    returned: Mutex<Option<Returned>>,
+    /// Wakes the connection when the pump hands it back.
+    owner: Waker,
+}
+
+/// Why a pump handed a member back to its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returned {
+    /// It has every event up to this sequence (the last perhaps still in
+    /// the writer's backlog), and the pump could not go on writing to it
+    /// (its socket was busy, or the pump stopped): it goes on from its own
+    /// feed from there.
+    Behind(i64),
+    /// Its subscription ended with an error, already written with its
+    /// `complete`.
+    Ended,
+}
+
+impl Member {
+    /// A member that wakes `owner` when a pump hands it back.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        next_prefix: String,
+        spec: Arc<RenderSpec>,
+        field: String,
+        pos: Pos,
+        stream: Stream,
+        relevant: Relevance,
+        writer: Arc<Writer>,
+        owner: Waker,
+    ) -> Self {
+        Member {
+            id,
+            next_prefix,
+            spec,
+            field,
+            pos,
+            stream,
+            relevant,
+            writer,
+            stopped: AtomicBool::new(false),
+            in_pump: AtomicBool::new(false),
+            was_live: AtomicBool::new(false),
+            pump_shard: AtomicUsize::new(0),
+            returned: Mutex::new(None),
+            owner,
+        }
+    }
+
+    /// The pump hands the member back, if it still had it.
+    pub(super) fn hand_back(&self, why: Returned) -> bool {
+        if !self.in_pump.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        *self.returned.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+        self.owner.wake_by_ref();
+        true
+    }
+
+    /// Whether the pump handed it back and the connection has not taken
+    /// it yet.
+    pub fn has_returned(&self) -> bool {
+        self.returned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Whether a pump served it once.
+    pub fn was_live(&self) -> bool {
+        self.was_live.load(Ordering::Acquire)
+    }
+
+    /// What the pump handed back, once.
+    pub fn take_returned(&self) -> Option<Returned> {
+        self.returned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// What a member's stream yields: an event or the error that ends it, or
@@ -64,6 +166,8 @@ pub struct Members {
 struct Running {
     member: Arc<Member>,
     events: Events,
+    /// Whether its feed is at the live edge (see `domain::delivery::Feed`).
+    live: Arc<AtomicBool>,
     flag: Arc<Flag>,
     waker: Waker,
 }
@@ -101,17 +205,25 @@ impl Members {
         self.running.iter().any(|running| running.member.id == id)
     }
 
+    /// Whether subscription `id` runs, with its feed at the live edge.
+    pub fn is_live(&self, id: &str) -> bool {
+        self.running
+            .iter()
+            .any(|running| running.member.id == id && running.live.load(Ordering::Acquire))
+    }
+
     /// Starts delivering `events` for `member`, replacing a running
     /// subscription with the same id.
-    pub fn insert(&mut self, member: Member, events: Events) {
+    pub fn insert(&mut self, member: Arc<Member>, events: Events, live: Arc<AtomicBool>) {
         self.remove(&member.id);
         let flag = Arc::new(Flag {
             woken: AtomicBool::new(true),
             owner: self.wake_owner.clone(),
         });
         self.running.push(Running {
-            member: Arc::new(member),
+            member,
             events,
+            live,
             waker: futures::task::waker(flag.clone()),
             flag,
         });
@@ -122,9 +234,13 @@ impl Members {
 
     /// Stops the subscription `id`; whether it was running.
     pub fn remove(&mut self, id: &str) -> bool {
-        let before = self.running.len();
-        self.running.retain(|running| running.member.id != id);
-        self.running.len() < before
+        self.take(id).is_some()
+    }
+
+    /// Takes the subscription `id` out, dropping its stream.
+    pub fn take(&mut self, id: &str) -> Option<Arc<Member>> {
+        let index = self.running.iter().position(|r| r.member.id == id)?;
+        Some(self.running.remove(index).member)
     }
 
     /// The next item of any member; `None` when none is running. When
@@ -163,8 +279,6 @@ impl Members {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-
     use async_graphql::parser::parse_query;
     use chrono::Utc;
     use domain::events::{Event, Stream};
@@ -201,15 +315,23 @@ mod tests {
             parse_query(query).unwrap(),
             None,
         );
-        let member = Member {
-            id: id.to_owned(),
-            next_prefix: protocol::next_prefix(protocol::Protocol::TransportWs, id),
+        let member = Member::new(
+            id.to_owned(),
+            protocol::next_prefix(protocol::Protocol::TransportWs, id),
             spec,
-            field: "articleUpdated".to_owned(),
-            pos: Pos::default(),
-        };
+            "articleUpdated".to_owned(),
+            Pos::default(),
+            Stream::Articles,
+            None,
+            Arc::new(Writer::new(tokio::io::sink())),
+            futures::task::noop_waker(),
+        );
         let (feed, events) = mpsc::unbounded();
-        members.insert(member, events.boxed());
+        members.insert(
+            Arc::new(member),
+            events.boxed(),
+            Arc::new(AtomicBool::new(true)),
+        );
         feed
     }
 

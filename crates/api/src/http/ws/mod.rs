@@ -1,7 +1,8 @@
 //! GraphQL over WebSocket on `GET /graphql`: both `graphql-transport-ws`
 //! (the `graphql-ws` library) and the legacy `graphql-ws` subprotocol
 //! (`subscriptions-transport-ws`), spoken by our own code rather than
-//! async-graphql's protocol socket.
+//! async-graphql's protocol socket, over our own RFC 6455 framing
+//! ([`frame`], [`socket`]) rather than axum's socket.
 //!
 //! **Why our own.** async-graphql runs every subscription as its own
 //! execution: each event is resolved and serialised once per subscriber,
@@ -15,12 +16,17 @@
 //!   client as before) and hands over the newsroom's gap-free event stream
 //!   instead of streaming it.
 //! - That stream becomes a **member** of the connection ([`members`]): a
-//!   few words of state, polled inside the connection's one task. No task
-//!   and no buffer per subscriber beyond the bus's shared one.
+//!   few words of state, polled inside the connection's one task while it
+//!   replays or catches up. No task and no buffer per subscriber beyond the
+//!   bus's shared one.
+//! - At the live edge, the member joins its stream's **pump** ([`pump`]):
+//!   one task per stream and node that writes each event straight to the
+//!   sockets of all such members, without waking their connections, and
+//!   hands a member back to its connection when its socket is busy.
 //! - Each event is **rendered** through the shared [`render::RenderCache`]:
-//!   the first subscriber to reach it executes the subscription once with
-//!   the event pinned; everyone else with the same render key waits for
-//!   and reuses those bytes.
+//!   the first to reach it (the pump, or a connection catching up)
+//!   executes the subscription once with the event pinned; everyone else
+//!   with the same render key reuses those bytes.
 //!
 //! Besides the protocols ([`protocol`], [`session`]), the connection loop
 //! ([`connection`]) does what a long-lived socket needs:
@@ -38,39 +44,56 @@
 //!   heard nothing from for [`WebSocketConfig::idle_timeout`] is closed
 //!   with `3008`; no `connection_init` within
 //!   [`WebSocketConfig::init_timeout`] is `4408`.
-//! - **Back-pressure**: events are taken from the members only once the
+//! - **Back-pressure**: the pump writes only to a socket with nothing
+//!   queued, and a connection takes its members' next events only once the
 //!   previous write finished, so a client that reads slowly is never
-//!   buffered for in memory; its bus buffer fills instead and it gets a
-//!   last `SLOW_CONSUMER` error. A write that takes longer than
+//!   buffered for in memory beyond one frame; it reads from the log at its
+//!   own pace, and one that falls more than [`pump::MAX_LAG`] events behind
+//!   the live edge (or overflows its bus buffer) gets a last
+//!   `SLOW_CONSUMER` error. A write that takes longer than
 //!   [`WebSocketConfig::write_timeout`] drops the connection.
-//! - **Bounded input**: messages up to [`MAX_MESSAGE_BYTES`], handled one
-//!   at a time (nothing queues), and at most [`MAX_OPERATIONS`]
-//!   subscriptions per connection.
+//! - **Bounded input**: messages up to [`MAX_MESSAGE_BYTES`] (a bigger
+//!   frame is refused from its header, `1009`), handled one at a time
+//!   (nothing queues), and at most [`MAX_OPERATIONS`] subscriptions per
+//!   connection. Bytes that are not RFC 6455 close the socket with `1002`
+//!   (`1007` for text that is not UTF-8).
 //! - **Graceful shutdown** ([`Shutdown`]): a close frame `1012` ("service
 //!   restart"), after which `graphql-ws` clients reconnect by themselves
 //!   and resubscribe with the cursor of the last event they received.
 
 mod connection;
+mod frame;
 mod members;
 pub mod protocol;
+pub mod pump;
 pub mod render;
 mod session;
+mod socket;
 mod wakeups;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::http::StatusCode;
-use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
+use axum::body::Body;
+use axum::http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use sha1::{Digest, Sha1};
 
 use crate::graphql::errors::code;
 use crate::http::auth::caller_from_headers;
 use crate::http::negotiate::MediaType;
 use crate::http::{AppState, MAX_BODY_BYTES, reply};
 pub use protocol::Protocol;
+pub use pump::Pumps;
 
 /// Timings of WebSocket connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,11 +133,6 @@ pub const MAX_OPERATIONS: usize = 100;
 /// bigger one fails the connection.
 pub const MAX_MESSAGE_BYTES: usize = MAX_BODY_BYTES;
 
-/// The initial read buffer of a socket. Client messages are small, and an
-/// idle widget should not pin tungstenite's default 128 KiB; the buffer
-/// grows for a bigger message.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-
 /// Close codes this server sends.
 pub mod close {
     /// The connection is done (after a legacy `connection_terminate`).
@@ -150,34 +168,110 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
         Err(err) => return reply::domain_error(MediaType::Json, &err),
     };
     let Some(protocol) = requested_protocol(&parts) else {
-        return reply::request_error(
+        return bad_upgrade(
             StatusCode::BAD_REQUEST,
-            MediaType::Json,
-            code::BAD_USER_INPUT,
             "set Sec-WebSocket-Protocol to graphql-transport-ws (or the legacy graphql-ws)",
         );
     };
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+    let accept = match accept_key(&parts.headers) {
+        Ok(accept) => accept,
+        Err((status, message)) => {
+            let mut refusal = bad_upgrade(status, message);
+            if status == StatusCode::UPGRADE_REQUIRED {
+                refusal
+                    .headers_mut()
+                    .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            return refusal;
+        }
+    };
+    // Only an HTTP/1.1 connection can be taken over.
+    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+        return bad_upgrade(
+            StatusCode::UPGRADE_REQUIRED,
+            "a WebSocket needs an HTTP/1.1 connection",
+        );
     };
     let connection = connection::Connection {
-        schema: state.schema.clone(),
-        newsroom: state.newsroom.clone(),
-        renders: state.renders.clone(),
+        node: session::Node {
+            schema: state.schema.clone(),
+            newsroom: state.newsroom.clone(),
+            renders: state.renders.clone(),
+            pumps: state.pumps.clone(),
+        },
         shutdown: state.shutdown.clone(),
         config: state.websocket,
         protocol,
         caller,
     };
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let (reader, writer) = socket::split(TokioIo::new(upgraded), MAX_MESSAGE_BYTES);
+                connection.serve(reader, Arc::new(writer)).await;
+            }
+            Err(error) => tracing::debug!(%error, "a WebSocket upgrade did not complete"),
+        }
+    });
     // Echo exactly the protocol that will be spoken, whatever order the
     // client listed its protocols in.
-    upgrade
-        .protocols([protocol.subprotocol()])
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection.serve(socket))
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    headers.insert(
+        SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(protocol.subprotocol()),
+    );
+    response
+}
+
+/// The handshake's `Sec-WebSocket-Accept` (RFC 6455 §4.2.2), after checking
+/// the rest of the client's handshake; why not otherwise.
+fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, (StatusCode, &'static str)> {
+    let has_token = |name, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|value| value.trim().eq_ignore_ascii_case(token))
+    };
+    if !has_token(CONNECTION, "upgrade") || !has_token(UPGRADE, "websocket") {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs `Connection: upgrade` and `Upgrade: websocket`",
+        ));
+    }
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "only WebSocket version 13 is spoken here",
+        ));
+    }
+    let key = headers
+        .get(SEC_WEBSOCKET_KEY)
+        .filter(|key| STANDARD.decode(key.as_bytes()).is_ok_and(|k| k.len() == 16))
+        .ok_or((
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key must be 16 bytes in base64",
+        ))?;
+    let mut sha1 = Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = STANDARD.encode(sha1.finalize());
+    // Base64 is always a valid header value.
+    HeaderValue::from_str(&accept).map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "accept key"))
+}
+
+fn bad_upgrade(status: StatusCode, message: &str) -> Response {
+    reply::request_error(status, MediaType::Json, code::BAD_USER_INPUT, message)
 }
 
 /// The first protocol the client asked for that we speak.
@@ -189,4 +283,48 @@ fn requested_protocol(parts: &Parts) -> Option<Protocol> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .find_map(|p| Protocol::from_subprotocol(p.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handshake(version: &str, key: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(
+            SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_str(version).unwrap(),
+        );
+        headers.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_str(key).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_accept_key_is_rfc_6455s() {
+        // The example of RFC 6455 §1.3.
+        let accept = accept_key(&handshake("13", "dGhlIHNhbXBsZSBub25jZQ==")).unwrap();
+        assert_eq!(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn a_bad_handshake_is_refused() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        assert_eq!(
+            accept_key(&handshake("8", key)).unwrap_err().0,
+            StatusCode::UPGRADE_REQUIRED
+        );
+        assert_eq!(
+            accept_key(&handshake("13", "c2hvcnQ=")).unwrap_err().0,
+            StatusCode::BAD_REQUEST,
+            "a key of 5 bytes"
+        );
+        let mut no_upgrade = handshake("13", key);
+        no_upgrade.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        assert_eq!(
+            accept_key(&no_upgrade).unwrap_err().0,
+            StatusCode::BAD_REQUEST
+        );
+    }
 }

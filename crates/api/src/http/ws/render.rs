@@ -133,9 +133,9 @@ impl RenderCache {
         }
     }
 
-    /// Counts one rendered event written to a subscriber.
-    pub fn delivered(&self) {
-        self.deliveries.fetch_add(1, Ordering::Relaxed);
+    /// Counts rendered events written to subscribers.
+    pub fn delivered(&self, count: u64) {
+        self.deliveries.fetch_add(count, Ordering::Relaxed);
     }
 
     /// The shared spec of a subscription. `document` is `query` parsed;

@@ -15,21 +15,25 @@
 //!   an error while running (`SLOW_CONSUMER`, `INTERNAL`) likewise.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Waker;
 
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{PathSegment, Request, Response, ServerError, Variables};
-use domain::events::EventRecord;
+use domain::events::{EventCursor, EventRecord};
 use domain::{Caller, Newsroom};
 use futures::StreamExt;
 
 use crate::graphql::errors::{classify_response, code, executed, to_graphql};
-use crate::graphql::fanout::Probe;
+use crate::graphql::fanout::{Probe, only};
 use crate::graphql::{ApiSchema, operation_type};
 use crate::http::auth::{InitToken, token_from_init_payload};
-use crate::http::ws::members::{Item, Member, Members};
+use crate::http::ws::members::{Item, Member, Members, Returned};
 use crate::http::ws::protocol::{self, ClientMessage, Operation, Protocol};
+use crate::http::ws::pump::{MAX_LAG, Pumps};
 use crate::http::ws::render::RenderCache;
+use crate::http::ws::socket::Writer;
 use crate::http::ws::{MAX_OPERATIONS, close};
 
 /// Something to write.
@@ -40,35 +44,52 @@ pub enum Out {
     Close(u16, String),
 }
 
+/// What a connection's session needs of the node.
+pub struct Node {
+    pub schema: ApiSchema,
+    pub newsroom: Newsroom,
+    pub renders: Arc<RenderCache>,
+    pub pumps: Arc<Pumps>,
+}
+
 pub struct Session {
     protocol: Protocol,
-    schema: ApiSchema,
-    newsroom: Newsroom,
-    renders: Arc<RenderCache>,
+    node: Node,
     caller: Caller,
     initialised: bool,
     acked: bool,
+    writer: Arc<Writer>,
+    /// Subscriptions on their own feeds, polled by the connection.
     pub members: Members,
+    /// Subscriptions served by their stream's pump.
+    pub pumped: Vec<Arc<Member>>,
+    /// Wakes the connection when a pump hands a member back.
+    returns: Waker,
+    /// A member that just delivered an event, and its sequence: once that
+    /// is written, it may join its stream's pump.
+    may_join: Option<(Arc<Member>, i64)>,
 }
 
 impl Session {
     pub fn new(
         protocol: Protocol,
-        schema: ApiSchema,
-        newsroom: Newsroom,
-        renders: Arc<RenderCache>,
+        node: Node,
         caller: Caller,
+        writer: Arc<Writer>,
         members: Members,
+        returns: Waker,
     ) -> Self {
         Session {
             protocol,
-            schema,
-            newsroom,
-            renders,
+            node,
             caller,
             initialised: false,
             acked: false,
+            writer,
             members,
+            pumped: Vec::new(),
+            returns,
+            may_join: None,
         }
     }
 
@@ -89,7 +110,7 @@ impl Session {
             ClientMessage::Pong => Vec::new(),
             ClientMessage::Subscribe { id, operation } => self.subscribe(id, operation).await,
             ClientMessage::Stop { id } => {
-                let stopped = self.members.remove(&id);
+                let stopped = self.stop(&id);
                 // The legacy protocol confirms a stop; on transport-ws the
                 // client has already forgotten the operation.
                 match self.protocol {
@@ -123,7 +144,7 @@ impl Session {
         self.initialised = true;
         let caller = match token_from_init_payload(&payload) {
             InitToken::Absent => Ok(self.caller.clone()),
-            InitToken::Token(token) => self.newsroom.caller_for_token(token).await,
+            InitToken::Token(token) => self.node.newsroom.caller_for_token(token).await,
             InitToken::Malformed => Err(domain::Error::Unauthenticated),
         };
         match caller {
@@ -166,7 +187,7 @@ impl Session {
         if !self.acked {
             return vec![Out::Close(close::UNAUTHORIZED, "Unauthorized".to_owned())];
         }
-        if self.members.contains(&id) {
+        if self.running(&id) {
             match self.protocol {
                 Protocol::TransportWs => {
                     let reason = format!("Subscriber for {id} already exists");
@@ -174,7 +195,7 @@ impl Session {
                 }
                 // The reference server restarts the operation.
                 Protocol::Legacy => {
-                    self.members.remove(&id);
+                    self.stop(&id);
                 }
             }
         }
@@ -189,16 +210,20 @@ impl Session {
         request.operation_name = operation_name.clone();
         // A document that does not parse is left to the executor to report.
         let Ok(document) = parse_query(&query) else {
-            let response = self.schema.execute(request).await;
+            let response = self.node.schema.execute(request).await;
             return self.answer(&id, response);
         };
         let kind = operation_type(&document, operation_name.as_deref());
         request.set_parsed_query(document.clone());
         if kind != Some(OperationType::Subscription) {
-            let response = self.schema.execute(request.data(self.caller.clone())).await;
+            let response = self
+                .node
+                .schema
+                .execute(request.data(self.caller.clone()))
+                .await;
             return self.answer(&id, response);
         }
-        if self.members.len() >= MAX_OPERATIONS {
+        if self.members.len() + self.pumped.len() >= MAX_OPERATIONS {
             let message =
                 format!("at most {MAX_OPERATIONS} subscriptions may run on one connection");
             let error = coded(ServerError::new(message, None), code::RATE_LIMITED);
@@ -207,6 +232,7 @@ impl Session {
 
         let probe = Probe::default();
         let responses: Vec<Response> = self
+            .node
             .schema
             .execute_stream(request.data(probe.clone()))
             .collect()
@@ -224,22 +250,113 @@ impl Session {
             let error = ServerError::new("a subscription must select exactly one field", None);
             return self.answer(&id, Response::from_errors(vec![error]));
         }
-        let spec = self.renders.spec(
+        let spec = self.node.renders.spec(
             query,
             operation_name,
             variables,
             document,
             plan.cursor_variable.as_deref(),
         );
-        let member = Member {
-            next_prefix: protocol::next_prefix(self.protocol, &id),
-            id,
+        let member = Arc::new(Member::new(
+            id.clone(),
+            protocol::next_prefix(self.protocol, &id),
             spec,
-            field: plan.field,
-            pos: plan.pos,
-        };
-        self.members.insert(member, plan.events);
+            plan.field,
+            plan.pos,
+            plan.stream,
+            plan.relevant,
+            self.writer.clone(),
+            self.returns.clone(),
+        ));
+        // A feed with events to replay first stays with the connection
+        // until it has caught up.
+        let at_live_edge = plan.feed.live.load(Ordering::Acquire);
+        if at_live_edge && self.node.pumps.join(&member, plan.feed.after) {
+            self.pumped.push(member);
+        } else {
+            let events = only(plan.feed.events, &member.relevant);
+            self.members.insert(member, events, plan.feed.live);
+        }
         Vec::new()
+    }
+
+    /// Whether subscription `id` is running.
+    fn running(&self, id: &str) -> bool {
+        self.members.contains(id) || self.pumped.iter().any(|member| member.id == id)
+    }
+
+    /// Stops subscription `id`; whether it was running.
+    fn stop(&mut self, id: &str) -> bool {
+        if self.members.remove(id) {
+            return true;
+        }
+        let Some(index) = self.pumped.iter().position(|member| member.id == id) else {
+            return false;
+        };
+        let member = self.pumped.swap_remove(index);
+        member.stopped.store(true, Ordering::Release);
+        self.node.pumps.leave(&member);
+        true
+    }
+
+    /// After the last event's frames were written: its member joins its
+    /// stream's pump if it follows the bus (nothing left to replay) and the
+    /// socket took everything; otherwise it tries again after its next
+    /// event.
+    pub fn written(&mut self) {
+        let Some((member, seq)) = self.may_join.take() else {
+            return;
+        };
+        if self.writer.has_backlog() || !self.members.is_live(&member.id) {
+            return;
+        }
+        if self.node.pumps.join(&member, seq) {
+            // Its own feed, bus receiver and all, goes.
+            self.members.take(&member.id);
+            self.pumped.push(member);
+        }
+    }
+
+    /// Takes back the members their pumps handed back: what to send.
+    pub async fn take_returns(&mut self) -> Vec<Out> {
+        let mut out = Vec::new();
+        let mut index = 0;
+        while index < self.pumped.len() {
+            let Some(returned) = self.pumped[index].take_returned() else {
+                index += 1;
+                continue;
+            };
+            let member = self.pumped.swap_remove(index);
+            let Returned::Behind(last) = returned else {
+                // Ended: the pump wrote its last result and `complete`.
+                continue;
+            };
+            if !self.writer.has_backlog() && self.node.pumps.join(&member, last) {
+                self.pumped.push(member);
+                continue;
+            }
+            let cursor = EventCursor {
+                stream: member.stream,
+                seq: last,
+            }
+            .encode();
+            match self.node.newsroom.feed(member.stream, Some(&cursor)).await {
+                Ok(feed) => {
+                    let events = only(feed.events, &member.relevant);
+                    self.members.insert(member, events, feed.live);
+                }
+                Err(error) => out.extend(self.ended_by(&member, &error)),
+            }
+        }
+        out
+    }
+
+    /// The answer to a subscription that `error` ended.
+    fn ended_by(&self, member: &Member, error: &domain::Error) -> Vec<Out> {
+        let error = to_graphql(error)
+            .into_server_error(member.pos)
+            .with_path(vec![PathSegment::Field(member.field.clone())]);
+        self.answer(&member.id, Response::from_errors(vec![error]))
     }
 
     /// The answer to an operation that is over with this response.
@@ -267,28 +384,42 @@ impl Session {
             Some(Ok(record)) => record,
             Some(Err(error)) => {
                 self.members.remove(&member.id);
-                let error = to_graphql(&error)
-                    .into_server_error(member.pos)
-                    .with_path(vec![PathSegment::Field(member.field.clone())]);
-                return self.answer(&member.id, Response::from_errors(vec![error]));
+                return self.ended_by(&member, &error);
             }
             // Its stream ran out, and it is no longer a member.
             None => return vec![Out::Text(protocol::complete(&member.id))],
         };
+        let live_edge = self.node.pumps.live_edge(&member.stream);
+        if member.was_live() && live_edge.is_some_and(|edge| edge - record.seq > MAX_LAG) {
+            self.members.remove(&member.id);
+            return self.ended_by(&member, &domain::Error::SlowConsumer);
+        }
         let rendered = self
+            .node
             .renders
-            .render(&self.schema, &member.spec, &record)
+            .render(&self.node.schema, &member.spec, &record)
             .await;
         let mut out = Vec::new();
         if let Some(payload) = &rendered.payload {
-            self.renders.delivered();
+            self.node.renders.delivered(1);
             out.push(Out::Text(protocol::next_from(&member.next_prefix, payload)));
         }
         if rendered.ends {
             self.members.remove(&member.id);
             out.push(Out::Text(protocol::complete(&member.id)));
+        } else {
+            self.may_join = Some((member, record.seq));
         }
         out
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for member in self.pumped.drain(..) {
+            member.stopped.store(true, Ordering::Release);
+            self.node.pumps.leave(&member);
+        }
     }
 }
 

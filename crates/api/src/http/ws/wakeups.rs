@@ -24,16 +24,19 @@ pub enum Source {
     Events = 2,
     KeepAlive = 3,
     InitDeadline = 4,
+    /// A pump handed a subscription back.
+    Returns = 5,
 }
 
 impl Source {
     /// Every source, each at the index of its discriminant.
-    const ALL: [Source; 5] = [
+    const ALL: [Source; 6] = [
         Source::Shutdown,
         Source::Socket,
         Source::Events,
         Source::KeepAlive,
         Source::InitDeadline,
+        Source::Returns,
     ];
 
     fn bit(self) -> u8 {
