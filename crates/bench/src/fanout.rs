@@ -326,8 +326,8 @@ async fn listen(mut socket: Socket, tracker: &Tracker) {
             Ok(Incoming::Complete) => break "completed by the server".to_owned(),
             Ok(Incoming::Closed(None)) => break "socket closed".to_owned(),
             Ok(Incoming::Closed(Some((code, reason)))) => break format!("closed {code}: {reason}"),
-            // The outermost message only: tungstenite's errors repeat
-            // their source's text, and this is a grouping key.
+            Ok(Incoming::Other(message)) => break format!("unexpected message: {message}"),
+            // The outermost message only (this is a grouping key).
             Err(error) => break error.to_string(),
         }
     };

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
+use crate::http::ws::pump::PumpCounts;
 use crate::http::ws::render::RenderCounts;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -27,7 +28,13 @@ impl HttpMetrics {
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn render(&self, db_statements: u64, websockets: usize, subscriptions: RenderCounts) -> String {
+    fn render(
+        &self,
+        db_statements: u64,
+        websockets: usize,
+        subscriptions: RenderCounts,
+        pumps: PumpCounts,
+    ) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP politmaster_http_requests_total HTTP requests answered, by status class.\n\
@@ -54,9 +61,17 @@ impl HttpMetrics {
              politmaster_subscription_renders_total {renders}\n\
              # HELP politmaster_subscription_deliveries_total Rendered subscription events written to a subscriber.\n\
              # TYPE politmaster_subscription_deliveries_total counter\n\
-             politmaster_subscription_deliveries_total {deliveries}\n",
+             politmaster_subscription_deliveries_total {deliveries}\n\
+             # HELP politmaster_subscription_pumped WebSocket subscribers at the live edge, written to by their stream's pump.\n\
+             # TYPE politmaster_subscription_pumped gauge\n\
+             politmaster_subscription_pumped {pumped}\n\
+             # HELP politmaster_subscription_handbacks_total Subscribers a pump handed back to their connection (a busy socket, or a pump that stopped), to catch up from the log.\n\
+             # TYPE politmaster_subscription_handbacks_total counter\n\
+             politmaster_subscription_handbacks_total {handbacks}\n",
             renders = subscriptions.renders,
             deliveries = subscriptions.deliveries,
+            pumped = pumps.subscribers,
+            handbacks = pumps.handbacks,
         );
         out
     }
@@ -77,6 +92,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             db_statements,
             state.shutdown.open_connections(),
             state.renders.counts(),
+            state.pumps.counts(),
         ),
     )
         .into_response()
@@ -96,13 +112,19 @@ mod tests {
             renders: 2,
             deliveries: 400,
         };
-        let text = metrics.render(42, 3, counts);
+        let pumps = PumpCounts {
+            subscribers: 5,
+            handbacks: 1,
+        };
+        let text = metrics.render(42, 3, counts, pumps);
         assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
         assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
         assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
         assert!(text.contains("politmaster_db_statements_total 42\n"));
         assert!(text.contains("politmaster_websocket_connections 3\n"));
         assert!(text.contains("politmaster_subscription_renders_total 2\n"));
-        assert!(text.ends_with("politmaster_subscription_deliveries_total 400\n"));
+        assert!(text.contains("politmaster_subscription_deliveries_total 400\n"));
+        assert!(text.contains("politmaster_subscription_pumped 5\n"));
+        assert!(text.ends_with("politmaster_subscription_handbacks_total 1\n"));
     }
 }

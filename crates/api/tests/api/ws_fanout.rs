@@ -14,23 +14,72 @@ use crate::ws::{
     sync,
 };
 
-/// `(renders, deliveries)` from `/metrics`.
-async fn counts(app: &TestApp) -> (u64, u64) {
+/// A value from `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> u64 {
     let reply = app
         .send(Request::get("/metrics").body(Body::empty()).unwrap())
         .await;
     let text = reply.body.as_str().unwrap().to_owned();
-    let counter = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("{name} in {text}"))
-            .parse()
-            .unwrap()
-    };
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+/// `(renders, deliveries)` from `/metrics`.
+async fn counts(app: &TestApp) -> (u64, u64) {
     (
-        counter("politmaster_subscription_renders_total"),
-        counter("politmaster_subscription_deliveries_total"),
+        metric(app, "politmaster_subscription_renders_total").await,
+        metric(app, "politmaster_subscription_deliveries_total").await,
     )
+}
+
+/// Waits (up to five seconds) until `/metrics` shows `name` at `value`.
+async fn until_metric(app: &TestApp, name: &str, value: u64) {
+    let wait = async {
+        while metric(app, name).await != value {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not reach {value}"));
+}
+
+/// Subscribers at the live edge are written to by their stream's pump,
+/// which lets go of each as it leaves: of its socket too, which closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pump_serves_subscribers_at_the_live_edge_and_lets_go_of_those_who_leave() {
+    let app = TestApp::with_articles(0);
+    let editor = app.token(Role::Editor).await;
+    let (blog, _) = live_blog(&app, &editor).await;
+    let addr = serve(&app).await;
+    let mut sockets = Vec::new();
+    for protocol in [TRANSPORT_WS, LEGACY, TRANSPORT_WS] {
+        let mut socket = open(addr, protocol, json!({})).await;
+        subscribe(&mut socket, protocol, "1", LIVE_BLOG, json!({ "id": blog })).await;
+        sync(&mut socket, protocol).await;
+        sockets.push(socket);
+    }
+    until_metric(&app, "politmaster_subscription_pumped", 3).await;
+    post(&app, &editor, &blog, "One").await;
+    for socket in &mut sockets {
+        assert_eq!(texts(socket, 1).await, ["One"]);
+    }
+    // One stops its subscription, one hangs up.
+    crate::ws::send(&mut sockets[0], json!({ "id": "1", "type": "complete" })).await;
+    let gone = sockets.remove(1);
+    drop(gone);
+    until_metric(&app, "politmaster_subscription_pumped", 1).await;
+    post(&app, &editor, &blog, "Two").await;
+    assert_eq!(texts(&mut sockets[1], 1).await, ["Two"]);
+    assert_eq!(
+        metric(&app, "politmaster_subscription_handbacks_total").await,
+        0
+    );
+    // The stopped one hears nothing more, and its connection lives on.
+    sync(&mut sockets[0], TRANSPORT_WS).await;
 }
 
 async fn blog_cursor(app: &TestApp, blog: &Value) -> String {

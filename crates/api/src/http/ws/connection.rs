@@ -173,8 +173,10 @@ impl Connection {
 
         let shutting_down = self.shutdown.triggered();
         futures::pin_mut!(shutting_down);
-        let init_deadline = tokio::time::sleep(config.init_timeout);
-        futures::pin_mut!(init_deadline);
+        // Dropped once acknowledged: a timer left in the runtime's wheel
+        // would wake every connection of a busy node once more, all
+        // together, ten seconds after they opened.
+        let mut init_deadline = Some(Box::pin(tokio::time::sleep(config.init_timeout)));
         let first_keep_alive = Instant::now() + first_keep_alive(config.ping_interval);
         let mut keep_alive = tokio::time::interval_at(first_keep_alive, config.ping_interval);
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -183,13 +185,16 @@ impl Connection {
 
         let ending = loop {
             let acked = session.acked();
+            if acked {
+                init_deadline = None;
+            }
             events_first = !events_first;
             let wake = {
                 let mut sources = Sources {
                     wakeups: &wakeups,
                     shutting_down: shutting_down.as_mut(),
                     keep_alive: &mut keep_alive,
-                    init_deadline: (!acked).then_some(init_deadline.as_mut()),
+                    init_deadline: init_deadline.as_mut().map(|deadline| deadline.as_mut()),
                     socket: &mut socket,
                     members: &mut session.members,
                     pumped: &session.pumped,
@@ -257,11 +262,16 @@ impl Connection {
         match ending {
             Ending::ClosedByUs => {
                 let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
-                    while let Some(Ok(frame)) =
-                        std::future::poll_fn(|cx| socket.poll_next(cx)).await
-                    {
-                        if matches!(frame, Incoming::Close(_)) {
-                            break;
+                    loop {
+                        match std::future::poll_fn(|cx| socket.poll_next(cx)).await {
+                            Some(Ok(Incoming::Close(_))) | None => break,
+                            Some(Ok(_)) => {}
+                            // Bytes that are not WebSocket: wait for the
+                            // client to close instead.
+                            Some(Err(_)) => {
+                                std::future::poll_fn(|cx| socket.poll_drain(cx)).await;
+                                break;
+                            }
                         }
                     }
                 })
@@ -314,6 +324,9 @@ async fn send(writer: &Writer, batch: Vec<Frame>, timeout: Duration) -> bool {
                 break;
             }
         }
+    }
+    if writer.is_broken() {
+        return false;
     }
     if !writer.has_backlog() {
         return true;

@@ -18,7 +18,7 @@
 //! cannot keep up overflows its bus buffer and is told so
 //! (`SLOW_CONSUMER`).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -28,6 +28,7 @@ use futures::StreamExt;
 use futures::task::ArcWake;
 
 use crate::graphql::fanout::{Events, Relevance};
+use crate::http::ws::pump::Membership;
 use crate::http::ws::render::RenderSpec;
 use crate::http::ws::socket::Writer;
 
@@ -62,8 +63,8 @@ pub struct Member {
     /// joiner): it has been at the live edge, and falling far behind it
     /// since makes it a slow consumer.
     pub(super) was_live: AtomicBool,
-    /// Which of its stream's pumps took it on last.
-    pub(super) pump_shard: AtomicUsize,
+    /// The pump that has it (while `in_pump`).
+    pump: Mutex<Option<Arc<Membership>>>,
     /// Why the pump handed it back, until the connection takes it.
     returned: Mutex<Option<Returned>>,
     /// Wakes the connection when the pump hands it back.
@@ -109,15 +110,47 @@ impl Member {
             stopped: AtomicBool::new(false),
             in_pump: AtomicBool::new(false),
             was_live: AtomicBool::new(false),
-            pump_shard: AtomicUsize::new(0),
+            pump: Mutex::new(None),
             returned: Mutex::new(None),
             owner,
         }
     }
 
+    /// A pump takes it on.
+    pub(super) fn enter_pump(&self, membership: Arc<Membership>) {
+        *self.pump.lock().unwrap_or_else(PoisonError::into_inner) = Some(membership);
+        self.in_pump.store(true, Ordering::Release);
+    }
+
+    /// Whether a pump has it.
+    pub fn in_pump(&self) -> bool {
+        self.in_pump.load(Ordering::Acquire)
+    }
+
+    /// Takes it out of its pump, if it is in one; whether it was.
+    fn release(&self) -> bool {
+        if !self.in_pump.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let membership = self
+            .pump
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(membership) = membership {
+            membership.leave();
+        }
+        true
+    }
+
+    /// Its subscription stopped: its pump, if any, lets go of it.
+    pub fn leave_pump(&self) {
+        self.release();
+    }
+
     /// The pump hands the member back, if it still had it.
     pub(super) fn hand_back(&self, why: Returned) -> bool {
-        if !self.in_pump.swap(false, Ordering::AcqRel) {
+        if !self.release() {
             return false;
         }
         *self.returned.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
@@ -137,6 +170,17 @@ impl Member {
     /// Whether a pump served it once.
     pub fn was_live(&self) -> bool {
         self.was_live.load(Ordering::Acquire)
+    }
+
+    /// Takes what the pump handed back if that is the end of the
+    /// subscription; whether it was.
+    pub fn take_if_ended(&self) -> bool {
+        let mut returned = self.returned.lock().unwrap_or_else(PoisonError::into_inner);
+        if *returned == Some(Returned::Ended) {
+            *returned = None;
+            return true;
+        }
+        false
     }
 
     /// What the pump handed back, once.
@@ -279,6 +323,8 @@ impl Members {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicUsize;
+
     use async_graphql::parser::parse_query;
     use chrono::Utc;
     use domain::events::{Event, Stream};

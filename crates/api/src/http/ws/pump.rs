@@ -40,7 +40,7 @@
 //! the frame of its last event was written, so the pump's frames follow it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use domain::events::{EventCursor, EventRecord, Stream};
@@ -71,6 +71,18 @@ pub struct Pumps {
     shards: usize,
     /// The shard the next joiner goes to.
     next_shard: AtomicUsize,
+    /// Members handed back to their connections, ever.
+    handbacks: Arc<AtomicU64>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PumpCounts {
+    /// Subscribers a pump serves now.
+    pub subscribers: u64,
+    /// Subscribers handed back to their connection (a busy socket, or a
+    /// pump that stopped), ever.
+    pub handbacks: u64,
 }
 
 /// What joiners and leavers share with a pump's task.
@@ -78,11 +90,26 @@ struct Pump {
     stream: Stream,
     shard: usize,
     inbox: Mutex<Inbox>,
+    membership: Arc<Membership>,
+}
+
+/// Who belongs to a pump: held by the pump and by each of its members, so
+/// that whoever takes a member out (its connection stopping it, or the
+/// pump handing it back) updates the very pump it joined.
+#[derive(Default)]
+pub(super) struct Membership {
     /// Members handed to the pump and neither stopped nor handed back.
     members: AtomicUsize,
     /// Wakes the task when a member left: to let go of it (and its
     /// socket), and to end once nobody is left.
     left: Notify,
+}
+
+impl Membership {
+    pub(super) fn leave(&self) {
+        self.members.fetch_sub(1, Ordering::AcqRel);
+        self.left.notify_one();
+    }
 }
 
 #[derive(Default)]
@@ -104,6 +131,7 @@ impl Pumps {
             // As many as tokio's default worker threads.
             shards: std::thread::available_parallelism().map_or(1, usize::from),
             next_shard: AtomicUsize::new(0),
+            handbacks: Arc::default(),
         })
     }
 
@@ -120,8 +148,7 @@ impl Pumps {
                     stream: member.stream,
                     shard,
                     inbox: Mutex::default(),
-                    members: AtomicUsize::new(0),
-                    left: Notify::new(),
+                    membership: Arc::default(),
                 });
                 // Unconstrained: the pump writes to thousands of sockets in
                 // one go, and tokio's cooperative budget would otherwise
@@ -134,22 +161,20 @@ impl Pumps {
         if inbox.last.is_some_and(|pumped| last < pumped) {
             return false;
         }
-        member.in_pump.store(true, Ordering::Release);
-        member.pump_shard.store(shard, Ordering::Release);
-        pump.members.fetch_add(1, Ordering::AcqRel);
+        pump.membership.members.fetch_add(1, Ordering::AcqRel);
+        member.enter_pump(pump.membership.clone());
         inbox.joining.push((last, member.clone()));
         true
     }
 
-    /// `member` stopped: its pump lets go of it.
-    pub fn leave(&self, member: &Member) {
-        if !member.in_pump.swap(false, Ordering::AcqRel) {
-            return;
-        }
-        let shard = member.pump_shard.load(Ordering::Acquire);
-        if let Some(pump) = lock(&self.streams).get(&(member.stream, shard)) {
-            pump.members.fetch_sub(1, Ordering::AcqRel);
-            pump.left.notify_one();
+    pub fn counts(&self) -> PumpCounts {
+        let subscribers = lock(&self.streams)
+            .values()
+            .map(|pump| pump.membership.members.load(Ordering::Relaxed) as u64)
+            .sum();
+        PumpCounts {
+            subscribers,
+            handbacks: self.handbacks.load(Ordering::Relaxed),
         }
     }
 
@@ -170,7 +195,7 @@ impl Pumps {
     /// every join takes first, so that nobody joins a pump that is ending.
     fn retire(&self, pump: &Arc<Pump>, force: bool) -> Option<Vec<(i64, Arc<Member>)>> {
         let mut streams = lock(&self.streams);
-        if !force && pump.members.load(Ordering::Acquire) > 0 {
+        if !force && pump.membership.members.load(Ordering::Acquire) > 0 {
             return None;
         }
         let key = (pump.stream, pump.shard);
@@ -187,6 +212,8 @@ impl Pumps {
 struct Served {
     groups: Vec<Group>,
     ahead: Vec<(i64, Arc<Member>)>,
+    /// Counts the members handed back.
+    handbacks: Arc<AtomicU64>,
 }
 
 /// The members of one distinct subscription: each event is rendered once
@@ -210,13 +237,13 @@ impl Served {
     }
 
     fn place(&mut self, last: i64, member: Arc<Member>, through: i64) {
-        if !member.in_pump.load(Ordering::Acquire) {
+        if !member.in_pump() {
             return;
         }
         if last > through {
             self.ahead.push((last, member));
         } else if last < through {
-            member.hand_back(Returned::Behind(last));
+            hand_back(&self.handbacks, &member, Returned::Behind(last));
         } else {
             self.add(member);
         }
@@ -240,34 +267,76 @@ impl Served {
     /// Lets go of members that left.
     fn compact(&mut self) {
         for group in &mut self.groups {
-            group
-                .members
-                .retain(|member| member.in_pump.load(Ordering::Acquire));
+            group.members.retain(|member| member.in_pump());
         }
         self.groups.retain(|group| !group.members.is_empty());
-        self.ahead
-            .retain(|(_, member)| member.in_pump.load(Ordering::Acquire));
+        self.ahead.retain(|(_, member)| member.in_pump());
     }
 
     /// Hands everyone back: each has every event up to `through` (those
-    /// ahead, up to their own).
-    fn hand_back_all(&mut self, through: i64) {
-        for group in self.groups.drain(..) {
+    /// ahead, and those still `joining`, up to their own).
+    fn hand_back_all(&mut self, through: i64, joining: Vec<(i64, Arc<Member>)>) {
+        for group in std::mem::take(&mut self.groups) {
             for member in group.members {
-                member.hand_back(Returned::Behind(through));
+                hand_back(&self.handbacks, &member, Returned::Behind(through));
             }
         }
-        for (last, member) in self.ahead.drain(..) {
-            member.hand_back(Returned::Behind(last));
+        for (last, member) in std::mem::take(&mut self.ahead).into_iter().chain(joining) {
+            hand_back(&self.handbacks, &member, Returned::Behind(last));
         }
     }
 }
 
+/// Hands `member` back to its connection, if its pump still had it.
+fn hand_back(handbacks: &AtomicU64, member: &Member, why: Returned) {
+    if member.hand_back(why) {
+        handbacks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A pump's task: whichever way it ends (its feed failed, or it panicked),
+/// everyone it had goes back to their connections.
+struct Running {
+    pumps: Arc<Pumps>,
+    pump: Arc<Pump>,
+    served: Served,
+    /// The last event written to everyone served; `None` until the feed
+    /// first opened.
+    through: Option<i64>,
+    /// Retired with nobody left: nothing to hand back.
+    retired: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.retired {
+            return;
+        }
+        let joining = self.pumps.retire(&self.pump, true).unwrap_or_default();
+        // Before the feed opened, nobody was written anything by the pump.
+        let through = self.through.unwrap_or(i64::MAX);
+        self.served.hand_back_all(through, joining);
+    }
+}
+
 async fn run(pumps: Arc<Pumps>, pump: Arc<Pump>) {
-    let mut served = Served::default();
-    // The last event written to everyone served; `None` until the feed
-    // first opened.
-    let mut through: Option<i64> = None;
+    let mut running = Running {
+        served: Served {
+            handbacks: pumps.handbacks.clone(),
+            ..Served::default()
+        },
+        pumps,
+        pump,
+        through: None,
+        retired: false,
+    };
+    let Running {
+        pumps,
+        pump,
+        served,
+        through,
+        retired,
+    } = &mut running;
     'feeds: loop {
         // Open the pump's feed, or reopen it after the pump fell behind the
         // bus: from the log, after the last event it wrote.
@@ -286,19 +355,30 @@ async fn run(pumps: Arc<Pumps>, pump: Arc<Pump>) {
             }
         };
         if through.is_none() {
-            through = Some(feed.after);
+            *through = Some(feed.after);
             served.admit(pump.advance(feed.after), feed.after);
         }
         loop {
+            if pump.membership.members.load(Ordering::Acquire) == 0
+                && let Some(joining) = pumps.retire(pump, false)
+            {
+                // Nobody is left: anyone still listed has left too (or, if
+                // the count were ever wrong, goes back rather than hang).
+                *retired = true;
+                for (last, member) in joining {
+                    hand_back(&served.handbacks, &member, Returned::Behind(last));
+                }
+                return;
+            }
             tokio::select! {
                 biased;
-                () = pump.left.notified() => served.compact(),
+                () = pump.membership.left.notified() => served.compact(),
                 item = feed.events.next() => match item {
                     Some(Ok(record)) => {
                         let seq = record.seq;
                         served.admit(pump.advance(seq), seq - 1);
-                        deliver(&pumps, &mut served, &record).await;
-                        through = Some(seq);
+                        deliver(pumps, served, &record).await;
+                        *through = Some(seq);
                         served.admit(Vec::new(), seq);
                     }
                     Some(Err(Error::SlowConsumer)) => continue 'feeds,
@@ -309,18 +389,9 @@ async fn run(pumps: Arc<Pumps>, pump: Arc<Pump>) {
                     None => break 'feeds,
                 },
             }
-            if pump.members.load(Ordering::Acquire) == 0 && pumps.retire(&pump, false).is_some() {
-                return;
-            }
         }
     }
-    // Nobody can be served from here: everyone goes back to their own feed.
-    let joining = pumps.retire(&pump, true).unwrap_or_default();
-    let through = through.unwrap_or(i64::MAX);
-    served.hand_back_all(through);
-    for (last, member) in joining {
-        member.hand_back(Returned::Behind(last.min(through)));
-    }
+    // Dropping `running` hands everyone back.
 }
 
 impl Pump {
@@ -331,6 +402,10 @@ impl Pump {
         std::mem::take(&mut inbox.joining)
     }
 }
+
+/// Members beyond which writing an event is worth moving the runtime's
+/// other tasks off this thread (a write is some microseconds).
+const MANY: usize = 256;
 
 /// Writes `record` to every member, rendered once per distinct
 /// subscription.
@@ -358,9 +433,10 @@ async fn deliver(pumps: &Pumps, served: &mut Served, record: &Arc<EventRecord>) 
     // pump of the stream among them) move to another worker meanwhile
     // instead of waiting behind this one.
     let rendered = &rendered;
+    let many = served.groups.iter().map(|g| g.members.len()).sum::<usize>() > MANY;
     let mut write = move || write_all(served, rendered, record.seq);
     let delivered = match tokio::runtime::Handle::current().runtime_flavor() {
-        RuntimeFlavor::MultiThread => tokio::task::block_in_place(write),
+        RuntimeFlavor::MultiThread if many => tokio::task::block_in_place(write),
         _ => write(),
     };
     pumps.renders.delivered(delivered);
@@ -370,44 +446,57 @@ async fn deliver(pumps: &Pumps, served: &mut Served, record: &Arc<EventRecord>) 
 /// were written.
 fn write_all(served: &mut Served, rendered: &[Option<Rendered>], seq: i64) -> u64 {
     let mut delivered = 0;
+    let handbacks = &served.handbacks;
     for (group, rendered) in served.groups.iter_mut().zip(rendered) {
         let Some(rendered) = rendered else {
             continue;
         };
-        let Some(payload) = &rendered.payload else {
+        if rendered.payload.is_none() && !rendered.ends {
             continue;
-        };
+        }
+        let payload = rendered.payload.as_deref();
         // The frame, built once for each operation id in a row (clients
         // that number their operations share it).
         let mut frame = Vec::new();
         let mut framed_for = String::new();
         group.members.retain(|member| {
-            if !member.in_pump.load(Ordering::Acquire) {
+            if !member.in_pump() {
                 return false;
             }
-            if frame.is_empty() || framed_for != member.next_prefix {
+            if let Some(payload) = payload
+                && (frame.is_empty() || framed_for != member.next_prefix)
+            {
                 frame_into(&mut frame, &member.next_prefix, payload);
                 framed_for.clear();
                 framed_for.push_str(&member.next_prefix);
             }
-            let offered = member.writer.offer(&[&frame], &member.stopped);
+            let complete;
+            let offered = if rendered.ends {
+                // The error and the end, in one go: nothing may come
+                // between them, nor after a stop.
+                complete = frame::encode(Opcode::Text, protocol::complete(&member.id).as_bytes());
+                member.writer.offer(&[&frame, &complete], &member.stopped)
+            } else {
+                member.writer.offer(&[&frame], &member.stopped)
+            };
             let returned = match offered {
                 Offer::Written if !rendered.ends => {
-                    delivered += 1;
+                    delivered += u64::from(payload.is_some());
                     return true;
                 }
                 Offer::Written | Offer::Backlogged if rendered.ends => {
-                    delivered += 1;
-                    member.writer.push_text(&protocol::complete(&member.id));
+                    delivered += u64::from(payload.is_some());
                     Returned::Ended
                 }
                 Offer::Backlogged => {
                     delivered += 1;
                     Returned::Behind(seq)
                 }
-                _ => Returned::Behind(seq - 1),
+                Offer::Written | Offer::Refused => Returned::Behind(seq - 1),
             };
-            member.hand_back(returned);
+            if member.hand_back(returned) {
+                handbacks.fetch_add(1, Ordering::Relaxed);
+            }
             false
         });
     }
@@ -465,7 +554,9 @@ mod tests {
             Arc::new(Writer::new(tokio::io::sink())),
             futures::task::noop_waker(),
         ));
-        member.in_pump.store(true, Ordering::Release);
+        let membership = Arc::new(Membership::default());
+        membership.members.fetch_add(1, Ordering::AcqRel);
+        member.enter_pump(membership);
         member
     }
 
@@ -498,6 +589,28 @@ mod tests {
         assert_eq!(served_count(&served), 2);
         assert!(served.ahead.is_empty());
         assert_eq!(served.groups.len(), 1, "one subscription, one group");
+    }
+
+    #[test]
+    fn whoever_takes_a_member_out_updates_the_pump_it_joined() {
+        let cache = RenderCache::new();
+        let member = member(&spec(&cache, "a"));
+        member.leave_pump();
+        let (first, second) = (
+            Arc::new(Membership::default()),
+            Arc::new(Membership::default()),
+        );
+        first.members.fetch_add(1, Ordering::AcqRel);
+        member.enter_pump(first.clone());
+        assert!(member.hand_back(Returned::Behind(1)));
+        assert_eq!(first.members.load(Ordering::Acquire), 0);
+        second.members.fetch_add(1, Ordering::AcqRel);
+        member.enter_pump(second.clone());
+        member.leave_pump();
+        member.leave_pump();
+        assert!(!member.hand_back(Returned::Behind(2)), "it left");
+        assert_eq!(first.members.load(Ordering::Acquire), 0);
+        assert_eq!(second.members.load(Ordering::Acquire), 0, "once, not twice");
     }
 
     #[test]
@@ -540,12 +653,13 @@ mod tests {
     fn a_stopped_pump_hands_everyone_back_with_what_they_have() {
         let cache = RenderCache::new();
         let spec = spec(&cache, "a");
-        let (at, ahead) = (member(&spec), member(&spec));
+        let (at, ahead, joining) = (member(&spec), member(&spec), member(&spec));
         let mut served = Served::default();
         served.admit(vec![(4, at.clone()), (6, ahead.clone())], 4);
-        served.hand_back_all(4);
+        served.hand_back_all(4, vec![(7, joining.clone())]);
         assert_eq!(at.take_returned(), Some(Returned::Behind(4)));
         assert_eq!(ahead.take_returned(), Some(Returned::Behind(6)));
+        assert_eq!(joining.take_returned(), Some(Returned::Behind(7)));
         assert_eq!(served_count(&served), 0);
         assert!(!at.hand_back(Returned::Ended), "handed back once");
     }

@@ -187,6 +187,9 @@ impl Session {
         if !self.acked {
             return vec![Out::Close(close::UNAUTHORIZED, "Unauthorized".to_owned())];
         }
+        // A subscription its pump ended may not have been taken back yet:
+        // its id is free again.
+        self.pumped.retain(|member| !member.take_if_ended());
         if self.running(&id) {
             match self.protocol {
                 Protocol::TransportWs => {
@@ -295,7 +298,7 @@ impl Session {
         };
         let member = self.pumped.swap_remove(index);
         member.stopped.store(true, Ordering::Release);
-        self.node.pumps.leave(&member);
+        member.leave_pump();
         true
     }
 
@@ -418,7 +421,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         for member in self.pumped.drain(..) {
             member.stopped.store(true, Ordering::Release);
-            self.node.pumps.leave(&member);
+            member.leave_pump();
         }
     }
 }

@@ -88,6 +88,24 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// Reads and drops whatever the client still sends, until it closes:
+    /// after bytes that are not WebSocket, so that our close frame is not
+    /// lost to a reset (closing a socket with unread data resets it).
+    pub fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.buffer = BytesMut::new();
+        loop {
+            let mut chunk = [0; READ_CHUNK];
+            let mut read = ReadBuf::new(&mut chunk);
+            match self.io.as_mut().poll_read(cx, &mut read) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if !read.filled().is_empty() => {}
+                Poll::Ready(_) => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
 /// What became of a frame offered to a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offer {
@@ -116,6 +134,8 @@ struct WriteState {
     /// A close frame was queued (or the socket failed): nothing more is
     /// accepted.
     closed: bool,
+    /// A write failed: the connection is gone.
+    broken: bool,
 }
 
 impl Writer {
@@ -125,6 +145,7 @@ impl Writer {
                 io: Some(Box::pin(io)),
                 backlog: Vec::new(),
                 closed: false,
+                broken: false,
             }),
         }
     }
@@ -154,18 +175,7 @@ impl Writer {
     /// Queues one frame, given in pieces, behind whatever is queued, and
     /// writes what the socket takes now. Ignored once closing.
     pub fn push(&self, frame: &[&[u8]]) {
-        let mut state = self.lock();
-        if state.closed {
-            return;
-        }
-        if state.backlog.is_empty() {
-            match state.write_now(frame) {
-                Some(written) => state.keep_from(frame, written),
-                None => state.closed = true,
-            }
-        } else {
-            state.keep_from(frame, 0);
-        }
+        self.lock().push(frame);
     }
 
     /// Queues a text frame.
@@ -182,8 +192,14 @@ impl Writer {
 
     /// Queues the close frame: the last thing written.
     pub fn push_close(&self, code: u16, reason: &str) {
-        self.push(&[&frame::close(code, reason)]);
-        self.lock().closed = true;
+        let mut state = self.lock();
+        state.push(&[&frame::close(code, reason)]);
+        state.closed = true;
+    }
+
+    /// Whether a write failed: the connection is gone.
+    pub fn is_broken(&self) -> bool {
+        self.lock().broken
     }
 
     /// Whether something waits to be flushed.
@@ -231,6 +247,19 @@ impl Writer {
 }
 
 impl WriteState {
+    fn push(&mut self, frame: &[&[u8]]) {
+        if self.closed {
+            return;
+        }
+        if self.backlog.is_empty() {
+            if let Some(written) = self.write_now(frame) {
+                self.keep_from(frame, written);
+            }
+        } else {
+            self.keep_from(frame, 0);
+        }
+    }
+
     /// Writes as much of `frame` as the socket takes without waiting; how
     /// much that was, or `None` if the socket failed (it is then closed).
     fn write_now(&mut self, frame: &[&[u8]]) -> Option<usize> {
@@ -245,6 +274,7 @@ impl WriteState {
                 match io.as_mut().poll_write(&mut cx, &whole[written..]) {
                     Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
                         self.closed = true;
+                        self.broken = true;
                         return None;
                     }
                     Poll::Ready(Ok(n)) => written += n,
@@ -272,6 +302,7 @@ impl WriteState {
             match io.as_mut().poll_write_vectored(&mut cx, remaining) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
                     self.closed = true;
+                    self.broken = true;
                     return None;
                 }
                 Poll::Ready(Ok(n)) => {
@@ -349,6 +380,17 @@ mod tests {
         let mut all = Vec::new();
         theirs.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, frame::close(1012, "bye"), "the close, then nothing");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_breaks_the_writer() {
+        let (ours, theirs) = tokio::io::duplex(16);
+        drop(theirs);
+        let writer = Writer::new(ours);
+        assert!(!writer.is_broken());
+        assert_eq!(writer.offer(&[b"x"], &stopped()), Offer::Refused);
+        assert!(writer.is_broken());
+        assert!(!writer.has_backlog());
     }
 
     #[tokio::test]
