@@ -1,5 +1,5 @@
-//! One task per watched stream that writes each live event to every
-//! subscriber at the live edge on this node.
+//! The tasks (a few per watched stream) that write each live event to
+//! every subscriber at the live edge on this node.
 //!
 //! **Why.** With a task per connection, one event for 10,000 widgets is
 //! 10,000 task wake-ups, each walking its connection's state and its own
@@ -479,24 +479,24 @@ fn write_all(served: &mut Served, rendered: &[Option<Rendered>], seq: i64) -> u6
             } else {
                 member.writer.offer(&[&frame], &member.stopped)
             };
-            let returned = match offered {
-                Offer::Written if !rendered.ends => {
-                    delivered += u64::from(payload.is_some());
+            let returned = match (offered, rendered.ends) {
+                (Offer::Written, false) => {
+                    delivered += 1;
                     return true;
                 }
-                Offer::Written | Offer::Backlogged if rendered.ends => {
+                // Written, or on its way: its connection forgets it.
+                (Offer::Written | Offer::Backlogged, true) => {
                     delivered += u64::from(payload.is_some());
                     Returned::Ended
                 }
-                Offer::Backlogged => {
+                // It has this event, but its socket is busy.
+                (Offer::Backlogged, false) => {
                     delivered += 1;
                     Returned::Behind(seq)
                 }
-                Offer::Written | Offer::Refused => Returned::Behind(seq - 1),
+                (Offer::Refused, _) => Returned::Behind(seq - 1),
             };
-            if member.hand_back(returned) {
-                handbacks.fetch_add(1, Ordering::Relaxed);
-            }
+            hand_back(handbacks, member, returned);
             false
         });
     }
