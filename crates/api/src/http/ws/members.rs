@@ -71,6 +71,28 @@ pub struct Member {
     owner: Waker,
 }
 
+#[cfg(test)]
+use crate::http::ws::protocol;
+
+#[cfg(test)]
+impl Member {
+    /// An `articleUpdated` subscription `id` of `spec`, on a socket that
+    /// swallows everything, whose connection nobody wakes.
+    pub(super) fn for_test(id: &str, spec: Arc<RenderSpec>) -> Self {
+        Member::new(
+            id.to_owned(),
+            protocol::next_prefix(protocol::Protocol::TransportWs, id),
+            spec,
+            "articleUpdated".to_owned(),
+            Pos::default(),
+            Stream::Articles,
+            None,
+            Arc::new(Writer::new(tokio::io::sink())),
+            futures::task::noop_waker(),
+        )
+    }
+}
+
 /// Why a pump handed a member back to its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returned {
@@ -332,7 +354,6 @@ mod tests {
     use futures::channel::mpsc;
 
     use super::*;
-    use crate::http::ws::protocol;
     use crate::http::ws::render::RenderCache;
 
     struct Owner(AtomicUsize);
@@ -361,17 +382,7 @@ mod tests {
             parse_query(query).unwrap(),
             None,
         );
-        let member = Member::new(
-            id.to_owned(),
-            protocol::next_prefix(protocol::Protocol::TransportWs, id),
-            spec,
-            "articleUpdated".to_owned(),
-            Pos::default(),
-            Stream::Articles,
-            None,
-            Arc::new(Writer::new(tokio::io::sink())),
-            futures::task::noop_waker(),
-        );
+        let member = Member::for_test(id, spec);
         let (feed, events) = mpsc::unbounded();
         members.insert(
             Arc::new(member),

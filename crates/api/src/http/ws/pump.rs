@@ -524,11 +524,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::Pos;
     use async_graphql::parser::parse_query;
 
     use super::*;
-    use crate::http::ws::socket::Writer;
 
     fn spec(cache: &Arc<RenderCache>, id: &str) -> Arc<RenderSpec> {
         let query = format!("subscription {{ articleUpdated(id: \"{id}\") {{ id }} }}");
@@ -543,17 +541,7 @@ mod tests {
 
     /// A member of `spec` that a pump has taken on.
     fn member(spec: &Arc<RenderSpec>) -> Arc<Member> {
-        let member = Arc::new(Member::new(
-            "1".to_owned(),
-            protocol::next_prefix(protocol::Protocol::TransportWs, "1"),
-            spec.clone(),
-            "articleUpdated".to_owned(),
-            Pos::default(),
-            Stream::Articles,
-            None,
-            Arc::new(Writer::new(tokio::io::sink())),
-            futures::task::noop_waker(),
-        ));
+        let member = Arc::new(Member::for_test("1", spec.clone()));
         let membership = Arc::new(Membership::default());
         membership.members.fetch_add(1, Ordering::AcqRel);
         member.enter_pump(membership);
