@@ -2,7 +2,7 @@
 //! `Author` connections, refused page arguments and foreign cursors, and
 //! the cost of a page with its nested fields (no N+1).
 
-use e2e::{TestApp, both_backends, data, error_code};
+use e2e::{TestApp, assert_flat, both_backends, data, error_code};
 use serde_json::{Value, json};
 
 use crate::article_support::{create, create_author, id_of, input, publish, rfc3339};
@@ -291,7 +291,7 @@ async fn no_n_plus_one(app: &TestApp) {
         "{:?}: statements for 20 articles: {twenty}, for 5: {five}",
         app.backend
     );
-    assert_flat(twenty, five, "articles");
+    assert_flat(twenty, five, ARTICLE_LOADERS, 10, "articles");
 
     let search = |n: usize| async move {
         let query = format!(
@@ -311,22 +311,11 @@ async fn no_n_plus_one(app: &TestApp) {
         "{:?}: statements for 20 search hits: {twenty}, for 5: {five}",
         app.backend
     );
-    assert_flat(twenty, five, "search hits");
+    assert_flat(twenty, five, ARTICLE_LOADERS, 10, "search hits");
 }
 
-/// A page of 20 costs what a page of 5 does, give or take a DataLoader
-/// batch split in two when its 1 ms window closes before every key is in
-/// (which a loaded machine does): at most one more statement for each of
-/// the three loaders (section, authors, tags). An N+1 would cost 15 more
-/// for each nested field.
-fn assert_flat(twenty: u64, five: u64, what: &str) {
-    const LOADERS: u64 = 3;
-    assert!(
-        twenty <= five + LOADERS,
-        "{what}: {twenty} statements for 20, {five} for 5: the count grows with the page size"
-    );
-    assert!(twenty <= 10, "{what}: {twenty} statements for one page");
-}
+/// The three loaders of a page of articles: section, authors, tags.
+const ARTICLE_LOADERS: u64 = 3;
 
 both_backends! {
     articles_filter_and_nest_under_section_tag_and_author => filters_and_nested_connections;
