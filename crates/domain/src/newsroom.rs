@@ -61,15 +61,6 @@ impl Newsroom {
 
     /// The events of `stream`: with `after` (a cursor), first every event
     /// after it, then live ones; each exactly once and in order.
-    pub async fn events(
-        &self,
-        stream: Stream,
-        after: Option<&str>,
-    ) -> Result<futures::stream::BoxStream<'static, Result<Arc<EventRecord>>>> {
-        delivery::subscribe(&self.reads, self.bus.as_ref(), stream, after).await
-    }
-
-    /// [`Newsroom::events`], telling where they start.
     pub async fn feed(&self, stream: Stream, after: Option<&str>) -> Result<delivery::Feed> {
         delivery::feed(&self.reads, self.bus.as_ref(), stream, after).await
     }

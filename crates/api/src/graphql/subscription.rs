@@ -3,7 +3,7 @@
 //! API.md.
 //!
 //! How a subscription behaves, whatever the transport:
-//! - It is opened by the newsroom ([`domain::Newsroom::events`]), which
+//! - It is opened by the newsroom ([`domain::Newsroom::feed`]), which
 //!   delivers its stream's events exactly once and in commit order, first
 //!   replaying the log after `after:` when given. Everything that can go
 //!   wrong at subscribe time (a malformed id, an unknown live blog, a bad

@@ -44,16 +44,6 @@ pub struct Feed {
 
 /// Opens a subscription to `stream`. With `after`, first replays every event
 /// after that cursor; without, starts with the next event committed.
-pub async fn subscribe(
-    reads: &Arc<SharedReads>,
-    bus: &dyn EventBus,
-    stream: Stream,
-    after: Option<&str>,
-) -> Result<BoxStream<'static, Result<Arc<EventRecord>>>> {
-    Ok(feed(reads, bus, stream, after).await?.events)
-}
-
-/// [`subscribe`], telling where the events start.
 pub async fn feed(
     reads: &Arc<SharedReads>,
     bus: &dyn EventBus,
@@ -275,6 +265,16 @@ mod tests {
     use crate::events::{Event, EventCursor};
     use crate::ids::{ArticleId, SectionId};
     use crate::ports::EventLog;
+
+    /// A feed's events only.
+    async fn subscribe(
+        reads: &Arc<SharedReads>,
+        bus: &dyn EventBus,
+        stream: Stream,
+        after: Option<&str>,
+    ) -> Result<BoxStream<'static, Result<Arc<EventRecord>>>> {
+        Ok(feed(reads, bus, stream, after).await?.events)
+    }
 
     /// An in-memory log of one stream. A gated log answers reads only once
     /// its gate is open, with what it held when each read began, so that
