@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 
 use crate::auth::{Caller, IssuedToken, Role, StoredToken, Visibility, hash_token, token_secret};
 use crate::clock;
@@ -32,12 +33,23 @@ pub struct Newsroom {
     bus: Arc<dyn EventBus>,
     /// The node's log reads for catching-up subscribers.
     reads: Arc<delivery::SharedReads>,
+    /// Whether a live blog exists, asked by each of its subscriptions.
+    live_blog_checks: Arc<delivery::Batched<LiveBlogId, bool>>,
+    /// Whether an article is published, asked by each subscription to its
+    /// updates.
+    published_checks: Arc<delivery::Batched<ArticleId, bool>>,
 }
 
 impl Newsroom {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Self {
         let reads = Arc::new(delivery::SharedReads::new(store.clone()));
-        Newsroom { store, bus, reads }
+        Newsroom {
+            store,
+            bus,
+            reads,
+            live_blog_checks: Arc::default(),
+            published_checks: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -63,6 +75,33 @@ impl Newsroom {
     /// after it, then live ones; each exactly once and in order.
     pub async fn feed(&self, stream: Stream, after: Option<&str>) -> Result<delivery::Feed> {
         delivery::feed(&self.reads, self.bus.as_ref(), stream, after).await
+    }
+
+    /// Whether live blog `id` exists, for a subscription to it. Every
+    /// widget of a blog asks when it (re)connects, all at once after a node
+    /// restarts, so the checks are batched (see [`delivery::Batched`]).
+    pub async fn live_blog_exists(&self, id: LiveBlogId) -> Result<bool> {
+        let store = self.store.clone();
+        self.live_blog_checks
+            .get(id, move || {
+                async move { Ok(store.live_blog_by_id(id).await?.is_some()) }.boxed()
+            })
+            .await
+    }
+
+    /// Whether article `id` is published (anyone may see it), for a
+    /// subscription to its updates: batched as [`Newsroom::live_blog_exists`].
+    pub async fn article_is_published(&self, id: ArticleId) -> Result<bool> {
+        let store = self.store.clone();
+        self.published_checks
+            .get(id, move || {
+                async move {
+                    let public = Caller::anonymous().visibility();
+                    Ok(store.article_by_id(id, public).await?.is_some())
+                }
+                .boxed()
+            })
+            .await
     }
 
     /// The position of the latest event of `stream`, to subscribe from.

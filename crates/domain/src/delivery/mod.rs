@@ -24,8 +24,10 @@ use crate::error::{Error, Result};
 use crate::events::{EventCursor, EventRecord, Stream};
 use crate::ports::{BusMessage, EventBus};
 
+mod batched;
 mod reads;
 
+pub use batched::Batched;
 pub use reads::SharedReads;
 use reads::Wanted;
 
@@ -51,7 +53,10 @@ pub async fn feed(
     after: Option<&str>,
 ) -> Result<Feed> {
     let live = bus.subscribe(&stream);
-    let latest = reads.log().latest_seq(&stream).await?;
+    // Shared with the subscribers asking at the same moment, from a read
+    // that starts after this one listened: an event committed before that
+    // read is in its figure, and one committed after is on the bus.
+    let latest = reads.latest_seq(stream).await?;
     let last = match after {
         Some(raw) => {
             let cursor = EventCursor::decode(raw, stream)?;

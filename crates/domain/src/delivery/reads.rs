@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared, WeakShared};
 
+use crate::delivery::Batched;
 use crate::error::Result;
 use crate::events::{EventRecord, Stream};
 use crate::ports::EventLog;
@@ -51,6 +52,8 @@ pub struct SharedReads {
     resync_generation: AtomicU64,
     /// The id of the last read started; ids only grow.
     last_read: AtomicU64,
+    /// Where each stream is, for subscribers starting on it.
+    latest: Batched<Stream, i64>,
 }
 
 struct Read {
@@ -87,11 +90,24 @@ impl SharedReads {
             reads: Mutex::default(),
             resync_generation: AtomicU64::new(0),
             last_read: AtomicU64::new(0),
+            latest: Batched::default(),
         }
     }
 
     pub fn log(&self) -> &Arc<dyn EventLog> {
         &self.log
+    }
+
+    /// The sequence of `stream`'s latest event, from a read that starts
+    /// after this call, shared with whoever else asks meanwhile (see
+    /// [`Batched`]).
+    pub async fn latest_seq(&self, stream: Stream) -> Result<i64> {
+        let log = self.log.clone();
+        self.latest
+            .get(stream, move || {
+                async move { log.latest_seq(&stream).await }.boxed()
+            })
+            .await
     }
 
     /// Records that a subscriber was told to resync with `generation`,

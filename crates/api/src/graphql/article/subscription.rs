@@ -101,10 +101,9 @@ impl ArticleSubscriptions {
                 // Listen first, so that nothing saved after the check is
                 // missed.
                 let feed = newsroom.feed(Stream::Articles, None).await?;
-                newsroom
-                    .article_by_id(&Caller::anonymous(), id)
-                    .await?
-                    .ok_or(domain::Error::NotFound("article"))?;
+                if !newsroom.article_is_published(id).await? {
+                    return Err(domain::Error::NotFound("article").into());
+                }
                 hand_over(ctx, Stream::Articles, feed, relevant, None)
             }
         };

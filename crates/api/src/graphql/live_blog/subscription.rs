@@ -177,10 +177,9 @@ impl LiveBlogSubscriptions {
         let events = match pinned(ctx, stream) {
             Some(event) => event,
             None => {
-                newsroom
-                    .live_blog_by_id(id)
-                    .await?
-                    .ok_or(domain::Error::NotFound("live blog"))?;
+                if !newsroom.live_blog_exists(id).await? {
+                    return Err(domain::Error::NotFound("live blog").into());
+                }
                 let feed = newsroom.feed(stream, after.as_deref()).await?;
                 hand_over(ctx, stream, feed, None, Some("after"))
             }
