@@ -208,7 +208,7 @@ impl Poster<'_> {
         Ok(RoundResult::new(
             number,
             post,
-            latencies,
+            &latencies,
             self.subscribers,
             cpu,
         ))

@@ -51,7 +51,7 @@ pub fn peak_rss_bytes(pid: Option<u32>) -> Option<u64> {
 pub struct CpuSample {
     bench: Option<Duration>,
     server: Option<Duration>,
-    machine: Option<Duration>,
+    machine: Option<MachineTime>,
 }
 
 /// CPU time used between two samples. On a machine the bench shares with
@@ -62,8 +62,22 @@ pub struct CpuSample {
 pub struct CpuUse {
     pub bench: Option<Duration>,
     pub server: Option<Duration>,
-    /// Every other process; unknown without the server's.
+    /// Every other process, and the kernel's interrupt work charged to no
+    /// process; unknown without the server's.
     pub others: Option<Duration>,
+    /// Time the hypervisor gave this VM's cores to someone else: a round
+    /// with much of it ran on a slower machine.
+    pub steal: Option<Duration>,
+}
+
+/// Time of all cores from the `cpu` line of /proc/stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MachineTime {
+    /// Busy: user, nice, system, irq and softirq (guest time is part of
+    /// user).
+    busy: Duration,
+    /// Stolen by the hypervisor.
+    steal: Duration,
 }
 
 impl CpuSample {
@@ -74,7 +88,7 @@ impl CpuSample {
             server: server.and_then(|pid| process_cpu(&pid.to_string())),
             machine: std::fs::read_to_string("/proc/stat")
                 .ok()
-                .and_then(|stat| machine_busy(&stat)),
+                .and_then(|stat| machine_time(&stat)),
         }
     }
 
@@ -83,12 +97,20 @@ impl CpuSample {
             |now: Option<Duration>, then: Option<Duration>| Some(now?.saturating_sub(then?));
         let bench = delta(self.bench, earlier.bench);
         let server = delta(self.server, earlier.server);
-        let machine = delta(self.machine, earlier.machine);
-        let others = (|| Some(machine?.saturating_sub(bench?).saturating_sub(server?)))();
+        let busy = delta(
+            self.machine.map(|m| m.busy),
+            earlier.machine.map(|m| m.busy),
+        );
+        let steal = delta(
+            self.machine.map(|m| m.steal),
+            earlier.machine.map(|m| m.steal),
+        );
+        let others = (|| Some(busy?.saturating_sub(bench?).saturating_sub(server?)))();
         CpuUse {
             bench,
             server,
             others,
+            steal,
         }
     }
 }
@@ -109,20 +131,24 @@ fn process_cpu(pid: &str) -> Option<Duration> {
     Some(total)
 }
 
-/// Busy time of all cores from the `cpu` line of /proc/stat: user, nice,
-/// system, irq, softirq and steal (guest time is part of user).
-fn machine_busy(stat: &str) -> Option<Duration> {
+fn machine_time(stat: &str) -> Option<MachineTime> {
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
     let ticks: Vec<u64> = line
         .split_whitespace()
         .skip(1)
         .map(|field| field.parse().ok())
         .collect::<Option<_>>()?;
-    let busy: u64 = [0, 1, 2, 5, 6, 7]
-        .iter()
-        .map(|&i| ticks.get(i).copied().unwrap_or(0))
-        .sum();
-    Some(Duration::from_millis(busy.saturating_mul(TICK_MS)))
+    let sum = |fields: &[usize]| -> Duration {
+        let total: u64 = fields
+            .iter()
+            .map(|&i| ticks.get(i).copied().unwrap_or(0))
+            .sum();
+        Duration::from_millis(total.saturating_mul(TICK_MS))
+    };
+    Some(MachineTime {
+        busy: sum(&[0, 1, 2, 5, 6]),
+        steal: sum(&[7]),
+    })
 }
 
 /// The soft `Max open files` of a /proc/PID/limits text ("unlimited"
@@ -182,11 +208,17 @@ Max locked memory         8388608              8388608              bytes
     }
 
     #[test]
-    fn reads_the_machine_busy_time() {
-        let stat = "cpu  100 5 50 9000 20 3 2 1 0 0\ncpu0 50 2 25 4500 10 1 1 0 0 0\n";
-        // user + nice + system + irq + softirq + steal, in 10 ms ticks.
-        assert_eq!(machine_busy(stat), Some(Duration::from_millis(1610)));
-        assert_eq!(machine_busy("intr 1 2\n"), None);
+    fn reads_the_machines_busy_and_stolen_time() {
+        let stat = "cpu  100 5 50 9000 20 3 2 7 0 0\ncpu0 50 2 25 4500 10 1 1 0 0 0\n";
+        // user + nice + system + irq + softirq, and steal, in 10 ms ticks.
+        assert_eq!(
+            machine_time(stat),
+            Some(MachineTime {
+                busy: Duration::from_millis(1600),
+                steal: Duration::from_millis(70),
+            })
+        );
+        assert_eq!(machine_time("intr 1 2\n"), None);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Report {
     pub server_peak_rss: Option<u64>,
 }
 
-/// Median, min and max of the measured rounds' time to last subscriber.
+/// Median, min and max of one figure over the measured rounds.
 struct Summary {
     median: Duration,
     min: Duration,
@@ -42,13 +42,14 @@ struct Summary {
 }
 
 impl Report {
-    /// Over the measured rounds that completed: the warm-up is left out.
-    fn summary(&self) -> Option<Summary> {
+    /// `figure` over the measured rounds that have it: the warm-up is left
+    /// out.
+    fn summary(&self, figure: fn(&RoundResult) -> Option<Duration>) -> Option<Summary> {
         let mut times: Vec<Duration> = self
             .rounds
             .iter()
             .filter(|round| round.number.is_some())
-            .filter_map(RoundResult::time_to_last)
+            .filter_map(figure)
             .collect();
         times.sort_unstable();
         Some(Summary {
@@ -93,21 +94,15 @@ impl Report {
             mib(self.client_peak_rss)
         )?;
         writeln!(out)?;
-        let row = |out: &mut String, cells: [&str; 10]| {
-            writeln!(
-                out,
-                "  {:<8} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}  {:>9} {:>9} {:>9}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                cells[5],
-                cells[6],
-                cells[7],
-                cells[8],
-                cells[9]
-            )
+        // The first column left-aligned, a gap before the CPU columns.
+        let row = |out: &mut String, cells: [&str; 12]| {
+            write!(out, "  {:<8}", cells[0])?;
+            for (index, cell) in cells.iter().enumerate().skip(1) {
+                let width = if index == 1 { 11 } else { 9 };
+                let gap = if index == 8 { "  " } else { " " };
+                write!(out, "{gap}{cell:>width$}")?;
+            }
+            writeln!(out)
         };
         row(
             out,
@@ -119,9 +114,11 @@ impl Report {
                 "p50",
                 "p99",
                 "last",
+                "in socket",
                 "cpu srv",
                 "cpu bench",
                 "cpu other",
+                "steal",
             ],
         )?;
         for round in &self.rounds {
@@ -138,28 +135,30 @@ impl Report {
                     &opt_ms(round.percentile(0.50)),
                     &opt_ms(round.percentile(0.99)),
                     &last,
+                    &opt_ms(round.time_to_landed()),
                     &opt_ms(round.cpu.server),
                     &opt_ms(round.cpu.bench),
                     &opt_ms(round.cpu.others),
+                    &opt_ms(round.cpu.steal),
                 ],
             )?;
         }
         writeln!(out)?;
-        match self.summary() {
-            Some(s) => writeln!(
-                out,
-                "  time to last subscriber: {} (median of {} round{}; min {}, max {})",
-                ms(s.median),
-                s.rounds,
-                if s.rounds == 1 { "" } else { "s" },
-                ms(s.min),
-                ms(s.max)
-            )?,
+        match self.summary(RoundResult::time_to_last) {
+            Some(s) => writeln!(out, "  time to last subscriber: {s}")?,
             None => writeln!(
                 out,
                 "  time to last subscriber: not reached (no round completed within {} s)",
                 self.round_timeout.as_secs()
             )?,
+        }
+        if let Some(s) = self.summary(RoundResult::time_to_landed) {
+            writeln!(out, "  time until in every subscriber's socket: {s}")?;
+            writeln!(
+                out,
+                "    (the kernel's receive timestamps: when the server's writes landed, \
+                 before the subscribers' turn on a core)"
+            )?;
         }
         let dropped: usize = self.dropped.values().sum();
         if dropped == 0 {
@@ -210,22 +209,17 @@ impl Report {
                     "p50_ms": round.percentile(0.50).map(round_ms),
                     "p99_ms": round.percentile(0.99).map(round_ms),
                     "time_to_last_subscriber_ms": round.time_to_last().map(round_ms),
+                    "time_to_every_socket_ms": round.time_to_landed().map(round_ms),
                     "cpu_ms": {
                         "server": round.cpu.server.map(round_ms),
                         "bench": round.cpu.bench.map(round_ms),
                         "others": round.cpu.others.map(round_ms),
+                        "steal": round.cpu.steal.map(round_ms),
                     },
                 })
             })
             .collect();
-        let summary = self.summary().map(|s| {
-            json!({
-                "median": round_ms(s.median),
-                "min": round_ms(s.min),
-                "max": round_ms(s.max),
-                "rounds": s.rounds,
-            })
-        });
+        let summary = |figure| self.summary(figure).map(|s| s.json());
         let server_log = self.server_log.as_ref().map(|kinds| {
             kinds
                 .iter()
@@ -242,7 +236,8 @@ impl Report {
             "cores": Self::cores(),
             "round_timeout_seconds": self.round_timeout.as_secs(),
             "rounds": rounds,
-            "time_to_last_subscriber_ms": summary,
+            "time_to_last_subscriber_ms": summary(RoundResult::time_to_last),
+            "time_to_every_socket_ms": summary(RoundResult::time_to_landed),
             "dropped_subscribers": {
                 "count": self.dropped.values().sum::<usize>(),
                 "reasons": self.dropped,
@@ -251,6 +246,31 @@ impl Report {
             "server_peak_rss_bytes": self.server_peak_rss,
             "client_peak_rss_bytes": self.client_peak_rss,
         })
+    }
+}
+
+impl Summary {
+    fn json(&self) -> Value {
+        json!({
+            "median": round_ms(self.median),
+            "min": round_ms(self.min),
+            "max": round_ms(self.max),
+            "rounds": self.rounds,
+        })
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (median of {} round{}; min {}, max {})",
+            ms(self.median),
+            self.rounds,
+            if self.rounds == 1 { "" } else { "s" },
+            ms(self.min),
+            ms(self.max)
+        )
     }
 }
 
@@ -278,17 +298,22 @@ fn round_ms(duration: Duration) -> f64 {
 mod tests {
     use super::*;
     use crate::procfs::CpuUse;
+    use crate::round::Latency;
 
+    /// Each subscriber's entry landed in its socket 1 ms before it was
+    /// read.
     fn round(number: Option<u32>, latencies: &[u64]) -> RoundResult {
-        let latencies = latencies
+        let seen: Vec<Latency> = latencies
             .iter()
-            .copied()
-            .map(Duration::from_millis)
+            .map(|&ms| Latency {
+                read: Duration::from_millis(ms),
+                landed: Some(Duration::from_millis(ms - 1)),
+            })
             .collect();
         RoundResult::new(
             number,
             Duration::from_millis(2),
-            latencies,
+            &seen,
             2,
             CpuUse::default(),
         )
@@ -318,7 +343,9 @@ mod tests {
             round(Some(2), &[1, 10]),
             round(Some(3), &[1]),
         ]);
-        let summary = report.summary().expect("two complete rounds");
+        let summary = report
+            .summary(RoundResult::time_to_last)
+            .expect("two complete rounds");
         assert_eq!(summary.rounds, 2);
         assert_eq!(summary.median, Duration::from_millis(20));
         assert_eq!(summary.min, Duration::from_millis(10));
@@ -336,11 +363,17 @@ mod tests {
         let report = report(vec![round(Some(1), &[5, 7])]);
         let text = report.text();
         assert!(text.contains("time to last subscriber: 7.0 ms"), "{text}");
+        assert!(
+            text.contains("time until in every subscriber's socket: 6.0 ms"),
+            "{text}"
+        );
         assert!(text.contains("server log: no warnings or errors"), "{text}");
         let json = report.json();
         assert_eq!(json["time_to_last_subscriber_ms"]["median"], 7.0);
         assert_eq!(json["rounds"][0]["post_ms"], 2.0);
         assert_eq!(json["rounds"][0]["time_to_last_subscriber_ms"], 7.0);
+        assert_eq!(json["time_to_every_socket_ms"]["median"], 6.0);
+        assert_eq!(json["rounds"][0]["time_to_every_socket_ms"], 6.0);
         assert_eq!(json["dropped_subscribers"]["count"], 0);
     }
 }

@@ -17,17 +17,33 @@ pub struct RoundResult {
     pub cpu: CpuUse,
     /// t0 to arrival, sorted, one per subscriber that received it.
     latencies: Vec<Duration>,
+    /// t0 to the kernel's receive timestamp, sorted, one per subscriber
+    /// whose kernel stamped it.
+    landed: Vec<Duration>,
+}
+
+/// When one subscriber had the round's entry, from t0.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    /// Read by the subscriber.
+    pub read: Duration,
+    /// Received by the kernel on the subscriber's socket: on loopback, when
+    /// the server's write of it completed.
+    pub landed: Option<Duration>,
 }
 
 impl RoundResult {
     pub fn new(
         number: Option<u32>,
         post: Duration,
-        mut latencies: Vec<Duration>,
+        seen: &[Latency],
         expected: usize,
         cpu: CpuUse,
     ) -> Self {
+        let mut latencies: Vec<Duration> = seen.iter().map(|latency| latency.read).collect();
         latencies.sort_unstable();
+        let mut landed: Vec<Duration> = seen.iter().filter_map(|latency| latency.landed).collect();
+        landed.sort_unstable();
         RoundResult {
             number,
             post,
@@ -35,6 +51,7 @@ impl RoundResult {
             expected,
             cpu,
             latencies,
+            landed,
         }
     }
 
@@ -65,6 +82,15 @@ impl RoundResult {
             .flatten()
     }
 
+    /// t0 until the entry was in every subscriber's socket, if all
+    /// received it and the kernel stamped every one: the server's share of
+    /// the time to last subscriber.
+    pub fn time_to_landed(&self) -> Option<Duration> {
+        (self.complete() && self.landed.len() == self.received)
+            .then(|| self.landed.last().copied())
+            .flatten()
+    }
+
     pub fn label(&self) -> String {
         self.number
             .map_or_else(|| "warm-up".to_owned(), |n| n.to_string())
@@ -91,13 +117,14 @@ mod tests {
     }
 
     fn round(latencies: Vec<Duration>, expected: usize) -> RoundResult {
-        RoundResult::new(
-            Some(1),
-            Duration::ZERO,
-            latencies,
-            expected,
-            CpuUse::default(),
-        )
+        let seen: Vec<Latency> = latencies
+            .into_iter()
+            .map(|read| Latency {
+                read,
+                landed: Some(read / 2),
+            })
+            .collect();
+        RoundResult::new(Some(1), Duration::ZERO, &seen, expected, CpuUse::default())
     }
 
     #[test]
@@ -107,6 +134,22 @@ mod tests {
         assert_eq!(round.percentile(0.50), Some(Duration::from_millis(50)));
         assert_eq!(round.percentile(0.99), Some(Duration::from_millis(99)));
         assert_eq!(round.time_to_last(), Some(Duration::from_millis(100)));
+        assert_eq!(round.time_to_landed(), Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn time_to_landed_needs_every_subscribers_timestamp() {
+        let read = Duration::from_millis(9);
+        let seen = [
+            Latency {
+                read,
+                landed: Some(Duration::from_millis(3)),
+            },
+            Latency { read, landed: None },
+        ];
+        let round = RoundResult::new(None, Duration::ZERO, &seen, 2, CpuUse::default());
+        assert_eq!(round.time_to_last(), Some(read));
+        assert_eq!(round.time_to_landed(), None);
     }
 
     #[test]
@@ -114,6 +157,7 @@ mod tests {
         let partial = round(millis([3, 4]), 3);
         assert!(!partial.complete());
         assert_eq!(partial.time_to_last(), None);
+        assert_eq!(partial.time_to_landed(), None);
         assert_eq!(round(Vec::new(), 3).percentile(0.5), None);
     }
 

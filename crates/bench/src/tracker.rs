@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::SystemTime;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::round::Latency;
+use crate::ws::Arrival;
 
 pub struct Tracker {
     subscribers: usize,
@@ -31,7 +34,9 @@ struct Round {
     /// How the marker shows in a result's raw JSON.
     needle: String,
     t0: Instant,
-    latencies: Vec<Duration>,
+    /// t0 on the clock of the kernel's receive timestamps.
+    t0_wall: SystemTime,
+    latencies: Vec<Latency>,
 }
 
 impl Tracker {
@@ -42,6 +47,7 @@ impl Tracker {
                 marker: String::new(),
                 needle: String::new(),
                 t0: Instant::now(),
+                t0_wall: SystemTime::now(),
                 latencies: Vec::with_capacity(subscribers),
             }),
             all_in: Notify::new(),
@@ -56,14 +62,15 @@ impl Tracker {
         round.needle = format!("\"bodyText\":\"{marker}\"");
         round.marker = marker;
         round.latencies = Vec::with_capacity(self.subscribers);
+        round.t0_wall = SystemTime::now();
         round.t0 = Instant::now();
         round.t0
     }
 
-    /// A subscriber received an entry with text `text` at `at`. Each
+    /// A subscriber received an entry with text `text`, arrived `at`. Each
     /// subscriber sees the round's entry once (the server delivers exactly
     /// once), so there is no per-subscriber de-duplication here.
-    pub fn record(&self, text: &str, at: Instant) {
+    pub fn record(&self, text: &str, at: Arrival) {
         let mut round = lock(&self.round);
         if round.marker.is_empty() || text.trim() != round.marker {
             return;
@@ -77,7 +84,7 @@ impl Tracker {
     /// bench subscribes to, so the text alone identifies it. Spares the client a full parse of the one
     /// message per subscriber and round that matters, so that the bench,
     /// which shares the machine with the server, takes less of it.
-    pub fn record_raw(&self, text: &str, at: Instant) -> bool {
+    pub fn record_raw(&self, text: &str, at: Arrival) -> bool {
         let mut round = lock(&self.round);
         if round.marker.is_empty() || !text.contains(&round.needle) || text.contains("\"errors\"") {
             return false;
@@ -86,10 +93,15 @@ impl Tracker {
         true
     }
 
-    /// Records one subscriber's arrival at `at` in the current round.
-    fn push(&self, round: &mut Round, at: Instant) {
-        let latency = at.saturating_duration_since(round.t0);
-        round.latencies.push(latency);
+    /// Records one subscriber's arrival in the current round.
+    fn push(&self, round: &mut Round, at: Arrival) {
+        let landed = at
+            .landed
+            .map(|landed| landed.duration_since(round.t0_wall).unwrap_or_default());
+        round.latencies.push(Latency {
+            read: at.read.saturating_duration_since(round.t0),
+            landed,
+        });
         if round.latencies.len() == self.subscribers {
             // notify_one keeps a permit if the waiter is not waiting yet.
             self.all_in.notify_one();
@@ -101,7 +113,7 @@ impl Tracker {
     /// of subscribers on a timeout). Also stops waiting once every
     /// subscriber has dropped (the server died, say): nobody is left to
     /// record.
-    pub async fn finish_round(&self, deadline: Instant) -> Vec<Duration> {
+    pub async fn finish_round(&self, deadline: Instant) -> Vec<Latency> {
         loop {
             if lock(&self.round).latencies.len() >= self.subscribers
                 || self.ended_count() >= self.subscribers
@@ -148,26 +160,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    /// Read at `read`, with no kernel timestamp.
+    fn read(read: Instant) -> Arrival {
+        Arrival { read, landed: None }
+    }
+
+    fn reads(latencies: &[Latency]) -> Vec<Duration> {
+        latencies.iter().map(|latency| latency.read).collect()
+    }
 
     #[tokio::test]
     async fn a_round_ends_when_every_subscriber_has_it() {
         let tracker = Tracker::new(2);
         let t0 = tracker.start_round("round-1".to_owned());
-        tracker.record("something else", Instant::now());
-        tracker.record("round-1", t0 + Duration::from_millis(3));
-        tracker.record(" round-1\n", t0 + Duration::from_millis(5));
+        tracker.record("something else", read(Instant::now()));
+        tracker.record("round-1", read(t0 + Duration::from_millis(3)));
+        tracker.record(" round-1\n", read(t0 + Duration::from_millis(5)));
         let latencies = tracker
             .finish_round(Instant::now() + Duration::from_secs(5))
             .await;
         assert_eq!(
-            latencies,
+            reads(&latencies),
             [Duration::from_millis(3), Duration::from_millis(5)]
         );
         // Between rounds, late arrivals are not counted anywhere.
-        tracker.record("round-1", Instant::now());
+        tracker.record("round-1", read(Instant::now()));
         tracker.start_round("round-2".to_owned());
-        tracker.record("round-1", Instant::now());
+        tracker.record("round-1", read(Instant::now()));
         let timed_out = tracker
             .finish_round(Instant::now() + Duration::from_millis(50))
             .await;
@@ -183,18 +206,41 @@ mod tests {
             )
         };
         let t0 = tracker.start_round("round-1".to_owned());
-        assert!(!tracker.record_raw(&result("round-10"), Instant::now()));
+        assert!(!tracker.record_raw(&result("round-10"), read(Instant::now())));
         let with_errors = result("round-1").replace(r#""data""#, r#""errors":[],"data""#);
-        assert!(!tracker.record_raw(&with_errors, Instant::now()));
-        assert!(tracker.record_raw(&result("round-1"), t0 + Duration::from_millis(4)));
+        assert!(!tracker.record_raw(&with_errors, read(Instant::now())));
+        assert!(tracker.record_raw(&result("round-1"), read(t0 + Duration::from_millis(4))));
         let latencies = tracker
             .finish_round(Instant::now() + Duration::from_secs(5))
             .await;
-        assert_eq!(latencies, [Duration::from_millis(4)]);
+        assert_eq!(reads(&latencies), [Duration::from_millis(4)]);
         assert!(
-            !tracker.record_raw(&result("round-1"), Instant::now()),
+            !tracker.record_raw(&result("round-1"), read(Instant::now())),
             "between rounds"
         );
+    }
+
+    #[tokio::test]
+    async fn kernel_timestamps_count_from_t0_on_their_own_clock() {
+        let tracker = Tracker::new(1);
+        let t0 = tracker.start_round("round-1".to_owned());
+        let landed = SystemTime::now() + Duration::from_millis(7);
+        tracker.record(
+            "round-1",
+            Arrival {
+                read: t0 + Duration::from_millis(20),
+                landed: Some(landed),
+            },
+        );
+        let latencies = tracker
+            .finish_round(Instant::now() + Duration::from_secs(5))
+            .await;
+        let landed = latencies[0].landed.expect("stamped");
+        assert!(
+            landed >= Duration::from_millis(7) && landed < Duration::from_secs(5),
+            "{landed:?}"
+        );
+        assert_eq!(latencies[0].read, Duration::from_millis(20));
     }
 
     #[tokio::test]

@@ -11,16 +11,26 @@
 //! client reads frames in place from one small buffer per socket, takes the
 //! arrival time of every result before any parsing, and allocates nothing
 //! per message it recognises.
+//!
+//! Each result also carries the kernel's receive timestamp
+//! (`SO_TIMESTAMPNS`): when its bytes reached the subscriber's socket, as
+//! opposed to when the subscriber's task got round to reading them. On
+//! loopback the former is when the server's write completed; the latter
+//! also holds the wait for a core the subscribers share with the server.
 
+use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use nix::sys::time::TimeSpec;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -58,9 +68,9 @@ impl Protocol {
 /// What arrived on a subscription socket.
 #[derive(Debug)]
 pub enum Incoming {
-    /// A result (`next`, or `data` on the legacy protocol), with the time
-    /// its frame was read off the socket.
-    Result { payload: Value, at: Instant },
+    /// A result (`next`, or `data` on the legacy protocol), with when it
+    /// arrived.
+    Result { payload: Value, at: Arrival },
     /// A message the caller's `take_raw` took care of, unparsed.
     Recognised,
     /// Any other protocol message, parsed.
@@ -73,6 +83,16 @@ pub enum Incoming {
     Closed(Option<(u16, String)>),
 }
 
+/// When a message arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// When the subscriber read it off its socket.
+    pub read: Instant,
+    /// When the kernel received its last bytes on the subscriber's socket,
+    /// if it stamped them.
+    pub landed: Option<SystemTime>,
+}
+
 pub struct Socket {
     stream: TcpStream,
     protocol: Protocol,
@@ -80,6 +100,10 @@ pub struct Socket {
     buffer: Vec<u8>,
     start: usize,
     filled: usize,
+    /// The receive timestamp of the last bytes read.
+    landed: Option<SystemTime>,
+    /// Room for the timestamp's control message, reused by every read.
+    control: Vec<u8>,
     /// The state of the masking keys' generator (xorshift).
     mask_state: u32,
 }
@@ -98,6 +122,8 @@ impl Socket {
         let stream = TcpStream::connect(addr).await.context("TCP connect")?;
         // Results are small and latency is what we measure.
         stream.set_nodelay(true)?;
+        setsockopt(&stream, sockopt::ReceiveTimestampns, &true)
+            .context("turning on receive timestamps")?;
         let nonce = uuid::Uuid::new_v4();
         let mut socket = Socket {
             stream,
@@ -105,6 +131,8 @@ impl Socket {
             buffer: vec![0; READ_BUFFER],
             start: 0,
             filled: 0,
+            landed: None,
+            control: nix::cmsg_space!(TimeSpec),
             mask_state: u32::from_le_bytes(nonce.as_bytes()[..4].try_into()?) | 1,
         };
         socket
@@ -184,12 +212,12 @@ impl Socket {
 
     /// The next message about the subscription, answering and skipping
     /// keep-alives (ping frames, and the protocols' own pings and `ka`).
-    /// `take_raw` sees each message's raw text and arrival time first; a
+    /// `take_raw` sees each message's raw text and arrival first; a
     /// message it takes care of (returning true) is
     /// [`Incoming::Recognised`], without being parsed.
     pub async fn next(
         &mut self,
-        take_raw: impl Fn(&str, Instant) -> bool,
+        take_raw: impl Fn(&str, Arrival) -> bool,
     ) -> anyhow::Result<Incoming> {
         loop {
             let frame = self.next_frame().await?;
@@ -213,7 +241,10 @@ impl Socket {
             }
             // Taken before parsing, so that the client's own JSON work does
             // not count against the server.
-            let at = Instant::now();
+            let at = Arrival {
+                read: Instant::now(),
+                landed: self.landed,
+            };
             let text = std::str::from_utf8(payload).context("a text frame that is not UTF-8")?;
             if take_raw(text, at) {
                 return Ok(Incoming::Recognised);
@@ -266,12 +297,25 @@ impl Socket {
             );
             self.buffer.resize(self.buffer.len() * 2, 0);
         }
-        let read = self.stream.read(&mut self.buffer[self.filled..]).await?;
+        let Socket {
+            stream,
+            buffer,
+            filled,
+            control,
+            ..
+        } = self;
+        let fd = stream.as_raw_fd();
+        let (read, landed) = stream
+            .async_io(Interest::READABLE, || {
+                recv_stamped(fd, &mut buffer[*filled..], control)
+            })
+            .await?;
         ensure!(
             read > 0,
             "the server closed the connection without a close frame"
         );
         self.filled += read;
+        self.landed = landed;
         Ok(())
     }
 
@@ -313,6 +357,28 @@ const OPCODE_PING: u8 = 0x9;
 const OPCODE_PONG: u8 = 0xA;
 
 /// The frame at the start of `bytes` and where it ends, if it is all there.
+/// Reads what `fd` has into `buffer`, with the kernel's receive timestamp
+/// of the last bytes read.
+fn recv_stamped(
+    fd: RawFd,
+    buffer: &mut [u8],
+    control: &mut [u8],
+) -> io::Result<(usize, Option<SystemTime>)> {
+    let mut iov = [IoSliceMut::new(buffer)];
+    let message = recvmsg::<()>(fd, &mut iov, Some(control), MsgFlags::empty())?;
+    let landed = message.cmsgs()?.find_map(|cmsg| match cmsg {
+        ControlMessageOwned::ScmTimestampns(at) => {
+            let since_epoch = Duration::new(
+                u64::try_from(at.tv_sec()).ok()?,
+                u32::try_from(at.tv_nsec()).ok()?,
+            );
+            Some(UNIX_EPOCH + since_epoch)
+        }
+        _ => None,
+    });
+    Ok((message.bytes, landed))
+}
+
 fn parse_frame(bytes: &[u8]) -> anyhow::Result<Option<(Frame, usize)>> {
     let [first, second, ..] = *bytes else {
         return Ok(None);
