@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "politmaster-bench floor: {} loopback connections, {} bytes each, {writers}",
         args.sockets, args.bytes
     );
-    println!("    round       time   cpu writers  cpu reader");
+    println!("    round       time   cpu writers  cpu reader      steal");
     for (number, round) in rounds.iter().enumerate() {
         let label = if number == 0 {
             "warm-up".to_owned()
@@ -106,10 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let cpu =
             |used: Option<Duration>| used.map_or("–".to_owned(), |d| format!("{:.1} ms", ms(d)));
         println!(
-            "  {label:>7}  {:6.1} ms  {:>11}  {:>10}",
+            "  {label:>7}  {:6.1} ms  {:>11}  {:>10}  {:>9}",
             ms(round.time),
             cpu(round.cpu.bench),
-            cpu(round.cpu.server)
+            cpu(round.cpu.server),
+            cpu(round.cpu.steal)
         );
     }
     let mut times: Vec<Duration> = rounds.iter().skip(1).map(|round| round.time).collect();
