@@ -25,6 +25,12 @@ pub struct FakeStore {
     pub data: Mutex<Data>,
     calls: AtomicU64,
     pub down: AtomicBool,
+    /// The reads a live-blog subscription starts with (does the blog
+    /// exist, where is its stream), counted apart.
+    pub start_reads: AtomicU64,
+    /// Makes each of those reads take 20 ms, as a busy database would, so
+    /// that many subscriptions start while one is in flight.
+    pub slow_start_reads: AtomicBool,
 }
 
 #[derive(Default)]
@@ -104,6 +110,13 @@ impl Data {
 }
 
 impl FakeStore {
+    async fn start_read(&self) {
+        self.start_reads.fetch_add(1, Ordering::SeqCst);
+        if self.slow_start_reads.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     fn data(&self) -> std::sync::MutexGuard<'_, Data> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.data.lock().expect("fake store lock")
@@ -367,6 +380,7 @@ impl ArticleRepository for FakeStore {
 #[async_trait]
 impl LiveBlogRepository for FakeStore {
     async fn live_blog_by_id(&self, id: LiveBlogId) -> Result<Option<LiveBlog>> {
+        self.start_read().await;
         Ok(self.data().blogs.iter().find(|b| b.id == id).cloned())
     }
     async fn live_blog_by_slug(&self, slug: &Slug) -> Result<Option<LiveBlog>> {
@@ -583,6 +597,7 @@ impl EventLog for FakeStore {
         Ok(records)
     }
     async fn latest_seq(&self, stream: &Stream) -> Result<i64> {
+        self.start_read().await;
         Ok(self.data().latest_seq(stream))
     }
     async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>> {

@@ -3,6 +3,7 @@
 //! time and while running, and that subscriptions show public content
 //! only. The transports are tested in `ws.rs`.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_graphql::Variables;
@@ -126,6 +127,57 @@ impl Desk<'_> {
             .await;
         data["postLiveEntry"]["id"].clone()
     }
+}
+
+#[tokio::test]
+async fn subscriptions_that_start_together_share_their_reads() {
+    let app = TestApp::with_articles(0);
+    let desk = Desk::new(&app).await;
+    let (blog, cursor) = desk.live_blog().await;
+    let start_reads = || app.store.start_reads.load(Ordering::SeqCst);
+    // What a post costs of those reads by itself, to leave out below.
+    let before = start_reads();
+    desk.post(&blog, "<p>Doors open</p>").await;
+    let cursor_after_first = {
+        let mut one = Subscriber::start(
+            &app,
+            LIVE_BLOG,
+            json!({ "id": blog, "after": cursor }),
+            Caller::anonymous(),
+        );
+        one.data().await["liveBlog"]["cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let per_post = start_reads() - before - 2;
+
+    // 50 widgets reconnect at once to a database that takes its time.
+    app.store.slow_start_reads.store(true, Ordering::SeqCst);
+    let before = start_reads();
+    let mut widgets: Vec<Subscriber> = (0..50)
+        .map(|_| {
+            Subscriber::start(
+                &app,
+                LIVE_BLOG,
+                json!({ "id": blog, "after": cursor_after_first }),
+                Caller::anonymous(),
+            )
+        })
+        .collect();
+    desk.post(&blog, "<p>First results</p>").await;
+    for widget in &mut widgets {
+        let event = widget.data().await;
+        assert_eq!(
+            event["liveBlog"]["entry"]["bodyText"], "First results",
+            "every widget has exactly the entry after its cursor"
+        );
+    }
+    let reads = start_reads() - before - per_post;
+    // One at a time, that is 100: whether the blog exists and where its
+    // stream is, for each. Batched, each is read by the one read in flight
+    // when they asked and by the next, which serves all who asked meanwhile.
+    assert!(reads <= 6, "{reads} reads for 50 subscriptions");
 }
 
 #[tokio::test]

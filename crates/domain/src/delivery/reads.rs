@@ -94,10 +94,6 @@ impl SharedReads {
         }
     }
 
-    pub fn log(&self) -> &Arc<dyn EventLog> {
-        &self.log
-    }
-
     /// The sequence of `stream`'s latest event, from a read that starts
     /// after this call, shared with whoever else asks meanwhile (see
     /// [`Batched`]).
