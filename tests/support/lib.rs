@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use domain::Role;
-use politmaster::{Application, Settings};
+use politmaster::{Application, Settings, WebSocketConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -42,6 +42,7 @@ pub struct Options {
     pub scheduler_interval: Duration,
     /// Use the Redis bus at this URL; `None`: the in-process bus.
     pub redis_url: Option<String>,
+    pub websocket: WebSocketConfig,
 }
 
 impl Default for Options {
@@ -50,6 +51,7 @@ impl Default for Options {
             demo: false,
             scheduler_interval: Duration::from_secs(3600),
             redis_url: None,
+            websocket: WebSocketConfig::default(),
         }
     }
 }
@@ -157,6 +159,7 @@ async fn start(
         seed_demo: options.demo,
         scheduler_interval: options.scheduler_interval,
         public_url: "http://news.test".to_owned(),
+        websocket: options.websocket,
     };
     let app = Application::build(settings)
         .await

@@ -7,5 +7,6 @@ pub mod seed;
 pub mod settings;
 pub mod startup;
 
+pub use api::WebSocketConfig;
 pub use settings::Settings;
 pub use startup::Application;

@@ -28,6 +28,8 @@ pub struct Settings {
     /// The site's public web address (no trailing slash), shown by `site`
     /// and used for links readers follow.
     pub public_url: String,
+    /// Keep-alive and timeouts of WebSocket connections.
+    pub websocket: api::WebSocketConfig,
 }
 
 impl Settings {
@@ -61,6 +63,7 @@ impl Settings {
             seed_demo,
             scheduler_interval: std::time::Duration::from_millis(scheduler_ms),
             public_url: public_url(var("POLITMASTER_PUBLIC_URL"))?,
+            websocket: api::WebSocketConfig::default(),
         })
     }
 
@@ -89,6 +92,7 @@ impl fmt::Debug for Settings {
             .field("seed_demo", &self.seed_demo)
             .field("scheduler_interval", &self.scheduler_interval)
             .field("public_url", &self.public_url)
+            .field("websocket", &self.websocket)
             .finish()
     }
 }

@@ -107,7 +107,6 @@ impl Application {
         &self.newsroom
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     /// Serves until `shutdown` resolves. Then it stops taking requests,
     /// closes every WebSocket with "server restarting" (1012) so widgets
     /// reconnect to another node and resume from their cursors, lets
@@ -127,7 +126,14 @@ impl Application {
             ..api::SiteConfig::default()
         };
         let sockets = api::Shutdown::new();
-        let router = api::router_with(self.newsroom, site, sockets.clone());
+        let router = api::router_with_options(
+            self.newsroom,
+            api::Options {
+                site,
+                shutdown: sockets.clone(),
+                websocket: self.settings.websocket,
+            },
+        );
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
         let trigger = sockets.clone();
         // Without TCP_NODELAY, a live update written right after another
