@@ -297,14 +297,18 @@ async fn bad_alerts_are_refused_and_change_nothing(app: &TestApp) {
 }
 
 async fn alerts_expire_by_themselves(app: &TestApp) {
-    let soon = rfc3339(std::time::SystemTime::now() + Duration::from_secs(3));
+    let expiry = std::time::SystemTime::now() + Duration::from_secs(5);
+    let soon = rfc3339(expiry);
     let short = issue(app, json!({ "headline": "Brief alert", "expiresAt": soon })).await;
     let lasting = issue(app, json!({ "headline": "Lasting alert" })).await;
     assert_eq!(
         active_ids(app).await,
         [lasting["id"].clone(), short["id"].clone()]
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let past = expiry
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(past + Duration::from_millis(500)).await;
     assert_eq!(
         active_ids(app).await,
         [lasting["id"].clone()],
