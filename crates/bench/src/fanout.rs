@@ -344,7 +344,7 @@ fn describe(errors: &Value) -> String {
 
 /// The socket address of `--server-url`. Plain `http://` only: the bench
 /// speaks `ws://`, with no TLS.
-async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
+pub async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let parsed = reqwest::Url::parse(url).with_context(|| format!("--server-url {url}"))?;
     if parsed.scheme() != "http" {
         bail!("--server-url must be http:// (the bench speaks plain ws://)");

@@ -1,15 +1,21 @@
 //! `politmaster-bench`: politmaster's own benchmark tool. `fanout`: how long
 //! a live-blog entry takes to reach N WebSocket subscribers; `floor`: the
-//! same traffic over plain TCP, the machine's floor for it (see README.md).
+//! same traffic over plain TCP, the machine's floor for it; `query`: the
+//! read path's throughput and latency; `suite`: all of it on fresh
+//! databases, written to docs/BENCHMARKS.md (see README.md).
 
 mod fanout;
 mod floor;
 mod graphql;
+mod load;
 mod logs;
 mod procfs;
+mod query;
+mod query_report;
 mod report;
 mod round;
 mod server;
+mod suite;
 mod tracker;
 mod ws;
 
@@ -35,6 +41,12 @@ enum Command {
     /// Time the same traffic over plain loopback TCP, with no server in the
     /// way: the machine's floor for `fanout`.
     Floor(floor::Args),
+    /// Requests per second and latency of the read path at a fixed
+    /// concurrency: feed, article, live blog, search.
+    Query(query::Args),
+    /// The whole suite on fresh databases (PostgreSQL, then SQLite):
+    /// seeding, queries at each concurrency, fan-out; writes a Markdown report.
+    Suite(suite::Args),
     /// The reading side of `floor`, which runs it in a child process.
     #[command(hide = true)]
     FloorReader(floor::ReaderArgs),
@@ -47,6 +59,8 @@ async fn main() -> ExitCode {
         match cli.command {
             Command::Fanout(args) => fanout::run(args).await,
             Command::Floor(args) => tokio::task::spawn_blocking(move || floor::run(args)).await?,
+            Command::Query(args) => query::run(args).await,
+            Command::Suite(args) => suite::run(args).await,
             Command::FloorReader(args) => floor::read(args).await,
         }
     };

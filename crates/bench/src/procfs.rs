@@ -46,6 +46,14 @@ pub fn peak_rss_bytes(pid: Option<u32>) -> Option<u64> {
     vm_hwm(&std::fs::read_to_string(path).ok()?)
 }
 
+/// The resident memory of a process now (`VmRSS`, in bytes).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    status_kib(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS:",
+    )
+}
+
 /// CPU time used so far, by this process, the server and the machine.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSample {
@@ -169,9 +177,14 @@ fn soft_open_files(limits: &str) -> Option<usize> {
 
 /// `VmHWM` of a /proc/PID/status text, in bytes.
 fn vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    status_kib(status, "VmHWM:")
+}
+
+/// A `kB` field of a /proc/PID/status text, in bytes.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with(field))?;
     let kib: u64 = line
-        .trim_start_matches("VmHWM:")
+        .trim_start_matches(field)
         .trim()
         .trim_end_matches("kB")
         .trim()

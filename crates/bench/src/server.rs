@@ -1,6 +1,6 @@
-//! The server under test: either a `politmaster` child process on a fresh
-//! SQLite database in a temporary folder, or one already running
-//! (`--server-url`).
+//! The server under test: either a `politmaster` child process (on a fresh
+//! SQLite database in a temporary folder, or on a database given to it), or
+//! one already running (`--server-url`).
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
@@ -27,21 +27,34 @@ pub struct SpawnedServer {
     pub token: String,
 }
 
+/// How to start a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// [default: `politmaster` next to this binary]
+    pub binary: Option<PathBuf>,
+    /// A database to serve; `None`: a fresh SQLite file in the server's
+    /// temporary folder.
+    pub database_url: Option<String>,
+    /// More environment for `serve` (`NAME`, `value`).
+    pub env: Vec<(String, String)>,
+}
+
 impl SpawnedServer {
     /// Creates an editor token, then starts `serve` on a free port and waits
     /// for `/readyz`.
     pub async fn start(binary: Option<PathBuf>, http: &reqwest::Client) -> anyhow::Result<Self> {
-        let binary = match binary {
-            Some(binary) => binary,
-            None => default_binary()?,
+        let options = ServerOptions {
+            binary,
+            ..ServerOptions::default()
         };
-        if !binary.is_file() {
-            bail!(
-                "no server binary at {}: build it with `cargo build --release -p politmaster` \
-                 or pass --server-bin",
-                binary.display()
-            );
-        }
+        Self::start_with(options, http).await
+    }
+
+    pub async fn start_with(
+        options: ServerOptions,
+        http: &reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let binary = server_binary(options.binary)?;
         let dir = std::env::temp_dir().join(format!("politmaster-bench-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         // Until the server owns it, the folder is removed by this guard's
@@ -50,12 +63,15 @@ impl SpawnedServer {
         let log = dir.join("server.log");
         let addr = free_port()?;
 
-        let database_url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
+        let database_url = options
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
         let token = create_token(&binary, &database_url)?;
 
         let log_file = File::create(&log)?;
         let child = server_command(&binary, &database_url)
             .arg("serve")
+            .envs(options.env)
             .env("POLITMASTER_BIND", addr.to_string())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
@@ -136,6 +152,40 @@ impl Drop for TempDir {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// The given binary, or `politmaster` next to this one, if it exists.
+pub fn server_binary(binary: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let binary = match binary {
+        Some(binary) => binary,
+        None => default_binary()?,
+    };
+    if !binary.is_file() {
+        bail!(
+            "no server binary at {}: build it with `cargo build --release -p politmaster` \
+             or pass --server-bin",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// Runs `politmaster seed --bench` with `sizes` (its own flags) on a
+/// database; returns what it printed.
+pub fn seed_bench(binary: &Path, database_url: &str, sizes: &[String]) -> anyhow::Result<String> {
+    let output = server_command(binary, database_url)
+        .args(["seed", "--bench"])
+        .args(sizes)
+        .output()
+        .with_context(|| format!("running {} seed --bench", binary.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`seed --bench` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// `politmaster` next to this binary: `cargo build --release` puts both in
