@@ -15,6 +15,7 @@ mod m20261128_000002_search;
 mod m20261128_000003_live;
 mod m20261128_000004_tokens;
 mod m20261128_000005_events;
+mod m20261204_000006_read_path;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_live::Migration),
             Box::new(m20261128_000004_tokens::Migration),
             Box::new(m20261128_000005_events::Migration),
+            Box::new(m20261204_000006_read_path::Migration),
         ]
     }
 }

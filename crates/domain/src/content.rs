@@ -210,7 +210,9 @@ pub struct Article {
     pub slug: Slug,
     pub headline: String,
     pub standfirst: String,
-    pub body: SafeHtml,
+    pub body: ArticleBody,
+    /// Words in the body, known whether or not the body was read.
+    pub word_count: u32,
     pub kind: ArticleKind,
     pub status: ArticleStatus,
     pub section_id: SectionId,
@@ -232,6 +234,44 @@ pub struct Article {
 impl Article {
     pub fn is_public(&self) -> bool {
         self.status == ArticleStatus::Published
+    }
+
+    /// Replaces the body, keeping the word count in step with it.
+    pub fn set_body(&mut self, body: SafeHtml) {
+        self.word_count = body.word_count();
+        self.body = ArticleBody::Read(body);
+    }
+
+    /// Minutes at an adult's 230 words a minute, rounded up (see
+    /// [`SafeHtml::reading_minutes`]), from the stored word count.
+    pub fn reading_minutes(&self) -> u32 {
+        crate::html::reading_minutes(self.word_count)
+    }
+}
+
+/// An article's body as a read brought it back. Lists of headlines leave
+/// it in the database: it is most of an article's bytes, and a front page
+/// never shows it. Writes always read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticleBody {
+    Read(SafeHtml),
+    /// Left in the database by the read ([`crate::ports::ArticleParts`]).
+    Unread,
+}
+
+impl ArticleBody {
+    /// The body, if the read brought it back.
+    pub fn read(&self) -> Option<&SafeHtml> {
+        match self {
+            ArticleBody::Read(body) => Some(body),
+            ArticleBody::Unread => None,
+        }
+    }
+
+    /// The body of an article read for a write, which always reads it.
+    pub fn for_write(&self) -> Result<&SafeHtml> {
+        self.read()
+            .ok_or_else(|| Error::internal("an article was written without its body"))
     }
 }
 

@@ -122,8 +122,13 @@ impl SafeHtml {
     /// Minutes at an adult's 230 words a minute, rounded up; never zero for a
     /// non-empty body.
     pub fn reading_minutes(&self) -> u32 {
-        self.word_count().div_ceil(230)
+        reading_minutes(self.word_count())
     }
+}
+
+/// Minutes to read `words` at an adult's 230 words a minute, rounded up.
+pub fn reading_minutes(words: u32) -> u32 {
+    words.div_ceil(230)
 }
 
 /// Strips tags from sanitiser output and decodes the few entities the

@@ -6,6 +6,7 @@
 //! Everything outside depends on it; it depends on nothing of theirs.
 
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod content;
 pub mod delivery;

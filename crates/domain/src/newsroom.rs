@@ -9,11 +9,13 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 
 use crate::auth::{Caller, IssuedToken, Role, StoredToken, Visibility, hash_token, token_secret};
+use crate::catalog::SectionCatalog;
 use crate::clock;
-use crate::content::{Article, ArticleStatus, Author, Section, Source, Tag, rules};
+use crate::content::{Article, ArticleBody, ArticleStatus, Author, Section, Source, Tag, rules};
 use crate::delivery;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventRecord, Stream};
+use crate::html::SafeHtml;
 use crate::ids::{
     ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId, TokenId,
 };
@@ -23,7 +25,8 @@ use crate::live::{
 };
 use crate::page::{Direction, Page, PageRequest, Position, SortValue};
 use crate::ports::{
-    ArticleFilter, ArticleOrder, ArticleQuery, EventBus, SearchHit, SearchQuery, Store,
+    ArticleFilter, ArticleOrder, ArticleParts, ArticleQuery, EventBus, SearchHit, SearchQuery,
+    Store, WithLinked,
 };
 use crate::text::{Slug, WebUrl, multi_line, single_line};
 
@@ -31,6 +34,7 @@ use crate::text::{Slug, WebUrl, multi_line, single_line};
 pub struct Newsroom {
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
+    sections: Arc<SectionCatalog>,
     /// The node's log reads for catching-up subscribers.
     reads: Arc<delivery::SharedReads>,
     /// Whether a live blog exists, asked by each of its subscriptions.
@@ -44,6 +48,7 @@ impl Newsroom {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Self {
         let reads = Arc::new(delivery::SharedReads::new(store.clone()));
         Newsroom {
+            sections: Arc::new(SectionCatalog::new(store.clone())),
             store,
             bus,
             reads,
@@ -97,7 +102,10 @@ impl Newsroom {
             .get(id, move || {
                 async move {
                     let public = Caller::anonymous().visibility();
-                    Ok(store.article_by_id(id, public).await?.is_some())
+                    let found = store
+                        .article_by_id(id, public, ArticleParts::HEADLINES)
+                        .await?;
+                    Ok(found.is_some())
                 }
                 .boxed()
             })
@@ -172,19 +180,20 @@ impl Newsroom {
 
     // ----- sections, authors, tags -----------------------------------------
 
-    pub async fn sections(&self) -> Result<Vec<Section>> {
-        self.store.sections().await
+    /// All sections in navigation order (from memory: see [`SectionCatalog`]).
+    pub async fn sections(&self) -> Result<Arc<Vec<Section>>> {
+        self.sections.all().await
     }
 
     pub async fn section(&self, slug: &str) -> Result<Option<Section>> {
         match Slug::parse(slug) {
-            Ok(slug) => self.store.section_by_slug(&slug).await,
+            Ok(slug) => self.sections.by_slug(&slug).await,
             Err(_) => Ok(None),
         }
     }
 
     pub async fn sections_by_ids(&self, ids: &[SectionId]) -> Result<Vec<Section>> {
-        self.store.sections_by_ids(ids).await
+        self.sections.by_ids(ids).await
     }
 
     pub async fn author(&self, slug: &str) -> Result<Option<Author>> {
@@ -287,15 +296,51 @@ impl Newsroom {
 
     // ----- articles: reads ------------------------------------------------
 
+    /// The whole article, as `caller` may see it.
     pub async fn article_by_id(&self, caller: &Caller, id: ArticleId) -> Result<Option<Article>> {
-        self.store.article_by_id(id, caller.visibility()).await
+        let found = self.read_article_by_id(caller, id, ArticleParts::WHOLE);
+        Ok(found.await?.map(|read| read.value))
     }
 
     pub async fn article_by_slug(&self, caller: &Caller, slug: &str) -> Result<Option<Article>> {
+        let found = self.read_article_by_slug(caller, slug, ArticleParts::WHOLE);
+        Ok(found.await?.map(|read| read.value))
+    }
+
+    /// The article as far as `parts` asks, with the authors and tags it
+    /// names: what a page needs, in as few round trips as the store can.
+    pub async fn read_article_by_id(
+        &self,
+        caller: &Caller,
+        id: ArticleId,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
+        self.store
+            .article_by_id(id, caller.visibility(), parts)
+            .await
+    }
+
+    /// [`Newsroom::read_article_by_id`] by slug.
+    pub async fn read_article_by_slug(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
         match Slug::parse(slug) {
-            Ok(slug) => self.store.article_by_slug(&slug, caller.visibility()).await,
+            Ok(slug) => {
+                self.store
+                    .article_by_slug(&slug, caller.visibility(), parts)
+                    .await
+            }
             Err(_) => Ok(None),
         }
+    }
+
+    /// The bodies of articles read without them. Visibility was checked
+    /// when the articles were read.
+    pub async fn article_bodies(&self, ids: &[ArticleId]) -> Result<Vec<(ArticleId, SafeHtml)>> {
+        self.store.article_bodies(ids).await
     }
 
     pub fn article_query(
@@ -315,8 +360,9 @@ impl Newsroom {
         &self,
         query: &ArticleQuery,
         page: &PageRequest,
-    ) -> Result<Page<Article>> {
-        self.store.list_articles(query, page).await
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<Article>>> {
+        self.store.list_articles(query, page, parts).await
     }
 
     pub async fn count_articles(&self, query: &ArticleQuery) -> Result<u64> {
@@ -336,14 +382,19 @@ impl Newsroom {
         })
     }
 
-    pub async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>> {
+    pub async fn search(
+        &self,
+        query: &SearchQuery,
+        page: &PageRequest,
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<SearchHit>>> {
         if page.direction == Direction::Backward || page.before.is_some() {
             return Err(Error::invalid(
                 "last",
                 "search results page forwards only (`first`, `after`)",
             ));
         }
-        self.store.search(query, page).await
+        self.store.search(query, page, parts).await
     }
 
     pub async fn count_search(&self, query: &SearchQuery) -> Result<u64> {
@@ -365,11 +416,13 @@ impl Newsroom {
         };
         let tags = rules::tag_names(&input.tags)?;
         let now = clock::now();
+        let body = rules::body(input.body.as_deref().unwrap_or(""))?;
         let article = Article {
             id: ArticleId::new(),
             slug,
             standfirst: rules::standfirst(input.standfirst.as_deref().unwrap_or(""))?,
-            body: rules::body(input.body.as_deref().unwrap_or(""))?,
+            word_count: body.word_count(),
+            body: ArticleBody::Read(body),
             headline,
             kind: input.kind,
             status: ArticleStatus::Draft,
@@ -427,8 +480,10 @@ impl Newsroom {
             article.standfirst = rules::standfirst(&standfirst)?;
         }
         if let Some(body) = input.body {
-            article.body = rules::body(&body)?;
-            if article.status != ArticleStatus::Draft && article.body.is_blank() {
+            let body = rules::body(&body)?;
+            let blank = body.is_blank();
+            article.set_body(body);
+            if article.status != ArticleStatus::Draft && blank {
                 return Err(Error::invalid(
                     "body",
                     "a published or scheduled article needs a body",
@@ -474,7 +529,7 @@ impl Newsroom {
         caller.require(Role::Editor)?;
         let mut article = self.editable_article(id).await?;
         let was_published = article.is_public();
-        if article.body.is_blank() {
+        if article.body.for_write()?.is_blank() {
             return Err(Error::invalid(
                 "id",
                 "an article needs a body before it can be published",
@@ -535,6 +590,7 @@ impl Newsroom {
     pub async fn publish_due(&self, now: DateTime<Utc>) -> Result<Vec<Article>> {
         let mut published = Vec::new();
         for mut article in self.store.due_scheduled_articles(now, 100).await? {
+            article.body.for_write()?;
             let was_published = false;
             let version = article.version;
             article.published_at = article.scheduled_at.or(Some(now));
@@ -552,8 +608,9 @@ impl Newsroom {
 
     async fn editable_article(&self, id: ArticleId) -> Result<Article> {
         self.store
-            .article_by_id(id, Visibility::Desk)
+            .article_by_id(id, Visibility::Desk, ArticleParts::WHOLE)
             .await?
+            .map(|read| read.value)
             .ok_or(Error::NotFound("article"))
     }
 
@@ -591,7 +648,7 @@ impl Newsroom {
 
     async fn section_id(&self, field: &str, slug: &str) -> Result<SectionId> {
         let slug = rules::slug(field, slug)?;
-        match self.store.section_by_slug(&slug).await? {
+        match self.sections.by_slug(&slug).await? {
             Some(section) => Ok(section.id),
             None => Err(Error::invalid(
                 field,
@@ -952,7 +1009,7 @@ impl Newsroom {
             )),
             Some(BreakingLinkInput::Article(id)) => {
                 self.store
-                    .article_by_id(id, Visibility::Public)
+                    .article_by_id(id, Visibility::Public, ArticleParts::HEADLINES)
                     .await?
                     .ok_or_else(|| Error::invalid("articleId", "no such published article"))?;
                 Some(BreakingLink::Article(id))

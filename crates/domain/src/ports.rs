@@ -15,6 +15,7 @@ use crate::auth::{Principal, StoredToken, Visibility};
 use crate::content::{Article, ArticleKind, ArticleStatus, Author, NewSection, Section, Tag};
 use crate::error::Result;
 use crate::events::{Event, EventRecord, Stream};
+use crate::html::SafeHtml;
 use crate::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
 use crate::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use crate::page::{Page, PageRequest};
@@ -93,6 +94,54 @@ pub const TAGS_CURSOR: &str = "tags.name";
 pub const LIVE_BLOGS_CURSOR: &str = "live_blogs.created.desc";
 pub const LIVE_ENTRIES_CURSOR: &str = "live_entries.posted.desc";
 
+/// How much of an article a read brings back: all of it but the body,
+/// which only an article page shows and which is most of its bytes, unless
+/// asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ArticleParts {
+    pub body: bool,
+}
+
+impl ArticleParts {
+    /// Everything: what writes and article pages read.
+    pub const WHOLE: ArticleParts = ArticleParts { body: true };
+    /// Everything but the body: what lists of headlines read.
+    pub const HEADLINES: ArticleParts = ArticleParts { body: false };
+}
+
+/// The authors and tags that a read's articles name, in no particular
+/// order, brought back by the same read: a page of articles with its
+/// bylines and tags costs no further lookups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Linked {
+    pub authors: Vec<Author>,
+    pub tags: Vec<Tag>,
+}
+
+impl Linked {
+    pub fn extend(&mut self, other: Linked) {
+        self.authors.extend(other.authors);
+        self.tags.extend(other.tags);
+    }
+}
+
+/// What an article read brings back: the articles (one, a page, search
+/// hits) and what they link to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithLinked<T> {
+    pub value: T,
+    pub linked: Linked,
+}
+
+impl<T> WithLinked<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> WithLinked<U> {
+        WithLinked {
+            value: f(self.value),
+            linked: self.linked,
+        }
+    }
+}
+
 /// A search result: the article, its rank (higher is better) and a snippet
 /// of its text around the match, HTML-escaped, with matches in `<mark>`.
 #[derive(Debug, Clone)]
@@ -136,20 +185,38 @@ pub trait TagRepository: Send + Sync {
 
 #[async_trait]
 pub trait ArticleRepository: Send + Sync {
-    /// Articles come with `author_ids` (in byline order) and `tag_ids` filled.
-    async fn article_by_id(&self, id: ArticleId, visibility: Visibility)
-    -> Result<Option<Article>>;
-    async fn article_by_slug(&self, slug: &Slug, visibility: Visibility)
-    -> Result<Option<Article>>;
+    /// Articles come with `author_ids` (in byline order) and `tag_ids`
+    /// filled, the body as `parts` asks, and the authors and tags they name
+    /// in [`Linked`].
+    async fn article_by_id(
+        &self,
+        id: ArticleId,
+        visibility: Visibility,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>>;
+    async fn article_by_slug(
+        &self,
+        slug: &Slug,
+        visibility: Visibility,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>>;
+    /// The bodies of `ids` (those that exist), for articles read without.
+    async fn article_bodies(&self, ids: &[ArticleId]) -> Result<Vec<(ArticleId, SafeHtml)>>;
     async fn list_articles(
         &self,
         query: &ArticleQuery,
         page: &PageRequest,
-    ) -> Result<Page<Article>>;
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<Article>>>;
     async fn count_articles(&self, query: &ArticleQuery) -> Result<u64>;
     /// Ranked full-text search over headline, standfirst and body text
     /// (cursor name [`SEARCH_CURSOR`], offset positions).
-    async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>>;
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        page: &PageRequest,
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<SearchHit>>>;
     async fn count_search(&self, query: &SearchQuery) -> Result<u64>;
     /// Stores a new article, creating its tags by slug (with the given
     /// display names) when they do not exist yet. Returns it as stored.
@@ -285,6 +352,10 @@ pub trait Store:
 {
     /// A round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<()>;
+    /// Brings the query planner's statistics up to date, after a bulk load
+    /// (a database whose statistics predate its rows plans its reads
+    /// badly until the next automatic refresh, if there is one).
+    async fn refresh_statistics(&self) -> Result<()>;
     /// SQL statements executed since start-up, for `/metrics` and for tests
     /// that prove a page costs a constant number of queries.
     fn statements_executed(&self) -> u64;

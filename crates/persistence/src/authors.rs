@@ -17,7 +17,7 @@ use crate::entity::author;
 use crate::error::{DbResultExt, conflict_on_unique, taken};
 use crate::keyset::{self, Keyset, SortKind};
 
-fn to_domain(row: author::Model) -> Result<Author> {
+pub(crate) fn to_domain(row: author::Model) -> Result<Author> {
     Ok(Author {
         id: AuthorId(row.id),
         slug: slug(&row.slug)?,

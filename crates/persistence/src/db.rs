@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::{Error, Result};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -63,12 +64,23 @@ impl Database {
                 // on the busy timeout (10 s, up from sqlx's 5 s) and begin
                 // IMMEDIATE (see `begin_write`), so they never fail with
                 // SQLITE_BUSY midway.
+                //
+                // Reads go through a memory map of the file instead of
+                // copying each page out of the OS cache with a read call,
+                // and each connection keeps more pages of its own.
                 options.max_connections(8).map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
+                        .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
+                        .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 });
             }
+        } else if plain_tcp_is_safe(url) {
+            // sqlx asks PostgreSQL for TLS unless told otherwise, and a
+            // local server usually offers it: every statement then pays for
+            // encryption on a connection that never leaves the machine.
+            options.map_sqlx_postgres_opts(|o| o.ssl_mode(PgSslMode::Disable));
         }
         let mut conn = sea_orm::Database::connect(options)
             .await
@@ -122,6 +134,38 @@ impl Database {
     }
 }
 
+/// How much of a SQLite file reads may map into memory. Address space,
+/// not memory: pages are shared with the OS cache.
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+/// Pages each SQLite connection keeps of its own (in KiB).
+const SQLITE_CACHE_KIB: u64 = 16 * 1024;
+
+/// A PostgreSQL URL naming the loopback interface (or a Unix socket) and no
+/// `sslmode` of its own: TLS would protect nothing there. A URL that sets
+/// `sslmode` gets exactly what it asks for.
+fn plain_tcp_is_safe(url: &str) -> bool {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return false;
+    }
+    let (rest, query) = url.split_once('?').unwrap_or((url, ""));
+    if query.split('&').any(|pair| pair.starts_with("sslmode=")) {
+        return false;
+    }
+    let authority = rest
+        .split_once("://")
+        .map_or(rest, |(_, r)| r)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let socket_in_query = query.split('&').any(|pair| pair.starts_with("host=/"));
+    matches!(host, "localhost" | "127.0.0.1" | "::1") || (host.is_empty() && socket_in_query)
+}
+
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
@@ -137,7 +181,41 @@ impl domain::ports::Store for Database {
             .db()
     }
 
+    async fn refresh_statistics(&self) -> Result<()> {
+        self.conn
+            .execute_unprepared("ANALYZE")
+            .await
+            .map(|_| ())
+            .db()
+    }
+
     fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_left_out_only_on_the_loopback_and_only_unless_asked_for() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/news",
+            "postgres://app:secret@localhost/news",
+            "postgresql://app@[::1]:5432/news?application_name=x",
+            "postgres:///news?host=/var/run/postgresql",
+        ] {
+            assert!(plain_tcp_is_safe(url), "{url}");
+        }
+        for url in [
+            "postgres://app@db.internal:5432/news",
+            "postgres://app@10.0.0.5/news",
+            "postgres://app@127.0.0.1/news?sslmode=require",
+            "postgres://app@localhost.evil.example/news",
+            "sqlite://data/x.db",
+        ] {
+            assert!(!plain_tcp_is_safe(url), "{url}");
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::entity::tag;
 use crate::error::DbResultExt;
 use crate::keyset::{self, Keyset, SortKind};
 
-fn to_domain(row: tag::Model) -> Result<Tag> {
+pub(crate) fn to_domain(row: tag::Model) -> Result<Tag> {
     Ok(Tag {
         id: TagId(row.id),
         slug: slug(&row.slug)?,

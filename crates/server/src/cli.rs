@@ -34,6 +34,12 @@ pub enum Command {
         /// Add the demo newsroom (authors, articles, live blogs, breaking news).
         #[arg(long)]
         demo: bool,
+        /// Add the benchmark newsroom: a generated year of articles, authors,
+        /// tags and live blogs (sizes below). Items whose slug exists are skipped.
+        #[arg(long)]
+        bench: bool,
+        #[command(flatten)]
+        sizes: BenchSizeArgs,
     },
     /// Manage API tokens for the editorial desk.
     Token {
@@ -49,6 +55,38 @@ pub enum Command {
         #[arg(long, default_value = "schema.graphql")]
         path: PathBuf,
     },
+}
+
+/// The sizes of `seed --bench`; the defaults are the benchmarks' data set.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct BenchSizeArgs {
+    /// Articles to generate (5% stay drafts).
+    #[arg(long, default_value_t = 20_000)]
+    pub articles: usize,
+    /// Authors, 1 to 3 of them on each article.
+    #[arg(long, default_value_t = 200)]
+    pub authors: usize,
+    /// Tags, 2 to 5 of them on each article.
+    #[arg(long, default_value_t = 500)]
+    pub tags: usize,
+    /// Live blogs.
+    #[arg(long, default_value_t = 10)]
+    pub live_blogs: usize,
+    /// Entries of each live blog.
+    #[arg(long, default_value_t = 1_000)]
+    pub entries_per_blog: usize,
+}
+
+impl From<BenchSizeArgs> for seed::BenchSizes {
+    fn from(args: BenchSizeArgs) -> Self {
+        seed::BenchSizes {
+            articles: args.articles,
+            authors: args.authors,
+            tags: args.tags,
+            live_blogs: args.live_blogs,
+            entries_per_blog: args.entries_per_blog,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,8 +121,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
-        Command::Seed { demo } => {
-            let newsroom = open_newsroom(&Settings::from_env()?, Bus::Configured).await?;
+        Command::Seed { demo, bench, sizes } => {
+            let settings = Settings::from_env()?;
+            let newsroom = open_newsroom(&settings, Bus::Configured).await?;
+            if bench {
+                let started = std::time::Instant::now();
+                let on_sqlite = settings.database_url.starts_with("sqlite:");
+                let report = seed::bench(&newsroom, sizes.into(), on_sqlite).await?;
+                println!(
+                    "seeded {} authors, {} articles ({} drafts), {} live blogs with {} entries in {:.1} s",
+                    report.authors,
+                    report.articles,
+                    report.drafts,
+                    report.live_blogs,
+                    report.live_entries,
+                    started.elapsed().as_secs_f64()
+                );
+            }
             if demo {
                 let report = seed::demo(&newsroom).await?;
                 println!(
@@ -95,8 +148,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     report.live_entries,
                     report.breaking_news
                 );
-            } else {
-                println!("sections are in place; pass --demo for the demo newsroom");
+            } else if !bench {
+                println!("sections are in place; pass --demo or --bench for content");
             }
             Ok(())
         }

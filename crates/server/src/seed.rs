@@ -1,7 +1,12 @@
-//! Seed data: the five standard sections (always) and the demo newsroom
-//! (on request, or on the first run of the embedded default). Demo content
-//! lives in `seed/demo.json` and goes through the same validation as the
-//! desk's writes; only the back-dating of times touches the store directly.
+//! Seed data: the five standard sections (always), the demo newsroom (on
+//! request, or on the first run of the embedded default) and the benchmark
+//! newsroom (`seed --bench`, see [`bench`]). Demo content lives in
+//! `seed/demo.json` and goes through the same validation as the desk's
+//! writes; only the back-dating of times touches the store directly.
+
+mod bench;
+
+pub use bench::{BenchReport, BenchSizes, seed as bench};
 
 use std::collections::HashMap;
 
@@ -37,6 +42,15 @@ pub async fn is_empty(newsroom: &Newsroom) -> anyhow::Result<bool> {
     Ok(newsroom.count_articles(&query).await? == 0)
 }
 
+/// Who seeds: the desk, with no token of its own.
+fn seed_desk() -> Caller {
+    Caller::desk(Principal {
+        token_id: TokenId::new(),
+        name: "seed".into(),
+        role: Role::Admin,
+    })
+}
+
 #[derive(Debug, Default)]
 pub struct SeedReport {
     pub authors: usize,
@@ -50,11 +64,7 @@ pub struct SeedReport {
 /// so running it twice adds nothing the second time.
 pub async fn demo(newsroom: &Newsroom) -> anyhow::Result<SeedReport> {
     let demo: Demo = serde_json::from_str(DEMO).context("seed/demo.json is malformed")?;
-    let desk = Caller::desk(Principal {
-        token_id: TokenId::new(),
-        name: "seed".into(),
-        role: Role::Admin,
-    });
+    let desk = seed_desk();
     let mut report = SeedReport::default();
     let now = domain::clock::now();
 

@@ -102,6 +102,40 @@ fn seed_demo_adds_content_once() {
 }
 
 #[test]
+fn seed_bench_generates_the_sizes_asked_for_once() {
+    let scratch = Scratch::new();
+    let sizes = [
+        "seed",
+        "--bench",
+        "--articles",
+        "40",
+        "--authors",
+        "6",
+        "--tags",
+        "15",
+        "--live-blogs",
+        "2",
+        "--entries-per-blog",
+        "7",
+    ];
+    let first = scratch.run(&sizes);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let report = stdout(&first);
+    assert!(
+        report.starts_with("seeded 6 authors, 40 articles (")
+            && report.contains("2 live blogs with 14 entries"),
+        "{report}"
+    );
+    let second = scratch.run(&sizes);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).starts_with("seeded 0 authors, 0 articles (0 drafts), 0 live blogs"),
+        "{}",
+        stdout(&second)
+    );
+}
+
+#[test]
 fn schema_check_passes_for_the_checked_in_file_and_fails_for_a_stale_one() {
     let scratch = Scratch::new();
     let checked_in = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql");

@@ -99,6 +99,12 @@ pub fn to_graphql(err: &domain::Error) -> async_graphql::Error {
     error
 }
 
+/// `error` with `code`, for errors the API raises outside resolvers.
+pub fn coded(mut error: ServerError, code: &str) -> ServerError {
+    set_code(&mut error, code);
+    error
+}
+
 /// Whether an error already carries an `extensions.code`.
 fn has_code(err: &ServerError) -> bool {
     err.extensions
@@ -126,15 +132,34 @@ pub fn executed(response: &async_graphql::Response) -> bool {
 /// clients can switch on `extensions.code` for every error they see.
 pub fn classify_response(mut response: async_graphql::Response) -> async_graphql::Response {
     let before_execution = !executed(&response);
-    for err in response.errors.iter_mut().filter(|e| !has_code(e)) {
-        let code = classify(err, before_execution);
-        if code == code::INTERNAL {
-            tracing::error!(error = %err.message, path = ?err.path, "uncoded GraphQL error");
-            err.message = "internal error".to_owned();
+    for err in response.errors.iter_mut() {
+        if !has_code(err) {
+            let code = classify(err, before_execution);
+            if code == code::INTERNAL {
+                tracing::error!(error = %err.message, path = ?err.path, "uncoded GraphQL error");
+                err.message = "internal error".to_owned();
+            }
+            set_code(err, code);
         }
-        set_code(err, code);
+        shorten(&mut err.message);
     }
     response
+}
+
+/// The longest error message sent, in bytes. Messages quote what the
+/// client sent (an unknown field's name, a value that did not parse); a
+/// client that sends megabytes must not get them back, once per error.
+pub const MAX_MESSAGE_BYTES: usize = 240;
+
+fn shorten(message: &mut String) {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
 }
 
 fn classify(err: &ServerError, before_execution: bool) -> &'static str {
@@ -233,6 +258,18 @@ mod tests {
                 Some(Value::from("QUERY_TOO_COMPLEX"))
             ]
         );
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let mut response = async_graphql::Response::from_errors(vec![ServerError::new(
+            format!("Unknown field \"{}\"", "é".repeat(500)),
+            None,
+        )]);
+        response = classify_response(response);
+        let message = &response.errors[0].message;
+        assert!(message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(message.ends_with('…'));
     }
 
     #[test]

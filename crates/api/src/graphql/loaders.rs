@@ -2,82 +2,163 @@
 //! articles with their sections, authors and tags costs one store call per
 //! kind instead of one per article (the N+1 problem). A page of live blogs
 //! likewise costs one call each for their pinned entries, stream cursors
-//! and key events.
+//! and key events. Reads that bring related rows along (a page of articles
+//! comes with the authors and tags it names) prime the loaders, so that
+//! those fields cost no call at all.
 //!
-//! Loaders are built per operation (see [`crate::graphql::context`]) and do
-//! not cache: within one operation the batching already merges duplicate
-//! keys, and a cache that outlived the operation would serve stale or
-//! other callers' data.
+//! Loaders are built per operation (see [`crate::graphql::execute`]) on
+//! [`Batcher`]s: batches without timers, and a cache that lives as long as
+//! the operation (off for subscriptions, which outlive any one event).
+//! Sections need no loader: the newsroom holds them in memory.
 
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::Arc;
-
-use async_graphql::dataloader::{DataLoader, Loader};
 use domain::content::{Article, Author, Section, Tag};
 use domain::events::Stream;
+use domain::html::SafeHtml;
 use domain::ids::{ArticleId, AuthorId, LiveBlogId, SectionId, TagId};
 use domain::live::{LiveBlog, LiveEntry};
+use domain::ports::Linked;
 use domain::{Caller, Newsroom};
+use futures::FutureExt;
 use futures::future::try_join_all;
+use std::collections::HashMap;
 
+use crate::graphql::batch::{Batcher, Fetched};
 use crate::graphql::errors::ApiResult;
 
-type LoadResult<K, V> = Result<HashMap<K, V>, Arc<domain::Error>>;
-
 pub struct Loaders {
-    authors: DataLoader<AuthorLoader>,
-    tags: DataLoader<TagLoader>,
-    sections: DataLoader<SectionLoader>,
-    live_blogs: DataLoader<LiveBlogLoader>,
-    articles: DataLoader<ArticleLoader>,
-    pinned_entries: DataLoader<PinnedEntryLoader>,
-    blog_cursors: DataLoader<BlogCursorLoader>,
-    key_events: DataLoader<KeyEventLoader>,
+    newsroom: Newsroom,
+    authors: Batcher<AuthorId, Author>,
+    tags: Batcher<TagId, Tag>,
+    live_blogs: Batcher<LiveBlogId, LiveBlog>,
+    articles: Batcher<ArticleId, Article>,
+    bodies: Batcher<ArticleId, SafeHtml>,
+    pinned_entries: Batcher<LiveBlogId, LiveEntry>,
+    blog_cursors: Batcher<LiveBlogId, i64>,
+    key_events: Batcher<KeyEvents, Vec<LiveEntry>>,
+}
+
+/// A batcher whose fetch is an async function of the newsroom and the keys.
+macro_rules! batcher {
+    ($cache:expr, $newsroom:expr, |$n:ident, $keys:ident| $body:expr) => {{
+        let newsroom = $newsroom.clone();
+        Batcher::new($cache, move |$keys| {
+            let $n = newsroom.clone();
+            async move { $body }.boxed()
+        })
+    }};
 }
 
 impl Loaders {
-    pub fn new(newsroom: Newsroom, caller: Caller) -> Self {
+    /// Loaders for one operation of `caller`; `cache` off for subscriptions.
+    pub fn new(newsroom: Newsroom, caller: Caller, cache: bool) -> Self {
         Loaders {
-            authors: DataLoader::new(AuthorLoader(newsroom.clone()), tokio::spawn),
-            tags: DataLoader::new(TagLoader(newsroom.clone()), tokio::spawn),
-            sections: DataLoader::new(SectionLoader(newsroom.clone()), tokio::spawn),
-            live_blogs: DataLoader::new(LiveBlogLoader(newsroom.clone()), tokio::spawn),
-            pinned_entries: DataLoader::new(PinnedEntryLoader(newsroom.clone()), tokio::spawn),
-            blog_cursors: DataLoader::new(BlogCursorLoader(newsroom.clone()), tokio::spawn),
-            key_events: DataLoader::new(KeyEventLoader(newsroom.clone()), tokio::spawn),
-            articles: DataLoader::new(ArticleLoader { newsroom, caller }, tokio::spawn),
+            authors: batcher!(cache, newsroom, |n, keys| by_id(
+                n.authors_by_ids(&keys).await,
+                |a: &Author| a.id
+            )),
+            tags: batcher!(cache, newsroom, |n, keys| by_id(
+                n.tags_by_ids(&keys).await,
+                |t: &Tag| t.id
+            )),
+            // The store has no batch lookup for live blogs; the batch still
+            // merges duplicate keys, and the entries on one page all belong
+            // to one blog, so a page of entries costs one lookup.
+            live_blogs: batcher!(cache, newsroom, |n, keys| {
+                let found = try_join_all(keys.iter().map(|id| n.live_blog_by_id(*id))).await;
+                by_id(
+                    found.map(|b| b.into_iter().flatten().collect()),
+                    |b: &LiveBlog| b.id,
+                )
+            }),
+            // Articles linked from breaking-news alerts (a handful at a
+            // time), as the caller may see them.
+            articles: {
+                let newsroom = newsroom.clone();
+                Batcher::new(cache, move |keys: Vec<ArticleId>| {
+                    let (n, caller) = (newsroom.clone(), caller.clone());
+                    async move {
+                        let found =
+                            try_join_all(keys.iter().map(|id| n.article_by_id(&caller, *id))).await;
+                        by_id(
+                            found.map(|a| a.into_iter().flatten().collect()),
+                            |a: &Article| a.id,
+                        )
+                    }
+                    .boxed()
+                })
+            },
+            bodies: batcher!(cache, newsroom, |n, keys| Ok(n
+                .article_bodies(&keys)
+                .await?
+                .into_iter()
+                .collect())),
+            pinned_entries: batcher!(cache, newsroom, |n, keys| by_id(
+                n.pinned_entries(&keys).await,
+                |e: &LiveEntry| e.live_blog_id
+            )),
+            blog_cursors: batcher!(cache, newsroom, |n, keys| {
+                let streams: Vec<_> = keys.iter().map(|id| Stream::LiveBlog(*id)).collect();
+                Ok(n.stream_cursors(&streams)
+                    .await?
+                    .into_iter()
+                    .filter_map(|c| match c.stream {
+                        Stream::LiveBlog(id) => Some((id, c.seq)),
+                        _ => None,
+                    })
+                    .collect())
+            }),
+            key_events: batcher!(cache, newsroom, |n, keys| key_events(&n, keys).await),
+            newsroom,
         }
+    }
+
+    /// Remembers the authors and tags a read brought along.
+    pub fn prime(&self, linked: &Linked) {
+        self.authors
+            .prime(linked.authors.iter().map(|a| (a.id, a.clone())));
+        self.tags
+            .prime(linked.tags.iter().map(|t| (t.id, t.clone())));
     }
 
     /// Authors in the order of `ids` (byline order); ids with no author are
     /// skipped.
     pub async fn authors(&self, ids: &[AuthorId]) -> ApiResult<Vec<Author>> {
-        ordered(&self.authors, ids).await
+        let mut found = self.authors.load_many(ids).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     pub async fn author(&self, id: AuthorId) -> ApiResult<Option<Author>> {
-        Ok(self.authors.load_one(id).await?)
+        self.authors.load_one(id).await
     }
 
     pub async fn tags(&self, ids: &[TagId]) -> ApiResult<Vec<Tag>> {
-        ordered(&self.tags, ids).await
+        let mut found = self.tags.load_many(ids).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     pub async fn section(&self, id: SectionId) -> ApiResult<Section> {
-        self.sections.load_one(id).await?.ok_or_else(|| {
+        let found = self.newsroom.sections_by_ids(&[id]).await?;
+        found.into_iter().next().ok_or_else(|| {
             // Sections are never deleted and are referenced by foreign keys.
             domain::Error::internal(format!("section {id} is referenced but missing")).into()
         })
     }
 
     pub async fn live_blog(&self, id: LiveBlogId) -> ApiResult<Option<LiveBlog>> {
-        Ok(self.live_blogs.load_one(id).await?)
+        self.live_blogs.load_one(id).await
+    }
+
+    /// The body of an article read without it.
+    pub async fn body(&self, id: ArticleId) -> ApiResult<SafeHtml> {
+        self.bodies.load_one(id).await?.ok_or_else(|| {
+            // Deleted between the read of the article and this one.
+            domain::Error::NotFound("article").into()
+        })
     }
 
     /// The blog's pinned entry, if it has one.
     pub async fn pinned_entry(&self, blog: LiveBlogId) -> ApiResult<Option<LiveEntry>> {
-        Ok(self.pinned_entries.load_one(blog).await?)
+        self.pinned_entries.load_one(blog).await
     }
 
     /// The sequence of the latest event of the blog's stream (0 if none).
@@ -96,100 +177,50 @@ impl Loaders {
 
     /// An article as the request's caller may see it.
     pub async fn article(&self, id: ArticleId) -> ApiResult<Option<Article>> {
-        Ok(self.articles.load_one(id).await?)
+        self.articles.load_one(id).await
     }
 }
 
-async fn ordered<K, L>(loader: &DataLoader<L>, ids: &[K]) -> ApiResult<Vec<L::Value>>
-where
-    K: Send + Sync + Hash + Eq + Clone + Copy + 'static,
-    L: Loader<K, Error = Arc<domain::Error>>,
-{
-    let mut found = loader.load_many(ids.iter().copied()).await?;
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+/// Values keyed by `key`, as a fetch returns them.
+fn by_id<K: Eq + std::hash::Hash, V>(
+    found: domain::Result<Vec<V>>,
+    key: impl Fn(&V) -> K,
+) -> Fetched<K, V> {
+    Ok(found?.into_iter().map(|v| (key(&v), v)).collect())
 }
 
-pub struct AuthorLoader(Newsroom);
-
-impl Loader<AuthorId> for AuthorLoader {
-    type Value = Author;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[AuthorId]) -> LoadResult<AuthorId, Author> {
-        let authors = self.0.authors_by_ids(keys).await?;
-        Ok(authors.into_iter().map(|a| (a.id, a)).collect())
+/// Key events of many blogs: one store call per distinct `limit` in the
+/// batch (usually one, as a page asks the same of every blog).
+async fn key_events(
+    newsroom: &Newsroom,
+    keys: Vec<KeyEvents>,
+) -> Fetched<KeyEvents, Vec<LiveEntry>> {
+    let mut by_limit: HashMap<u32, Vec<LiveBlogId>> = HashMap::new();
+    for key in &keys {
+        by_limit.entry(key.limit).or_default().push(key.blog);
     }
-}
-
-pub struct TagLoader(Newsroom);
-
-impl Loader<TagId> for TagLoader {
-    type Value = Tag;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[TagId]) -> LoadResult<TagId, Tag> {
-        let tags = self.0.tags_by_ids(keys).await?;
-        Ok(tags.into_iter().map(|t| (t.id, t)).collect())
+    let batches = try_join_all(by_limit.into_iter().map(|(limit, blogs)| async move {
+        let entries = newsroom.key_events(&blogs, limit).await?;
+        Ok::<_, domain::Error>((limit, blogs, entries))
+    }))
+    .await?;
+    let mut found = HashMap::with_capacity(keys.len());
+    for (limit, blogs, entries) in batches {
+        for blog in blogs {
+            found.insert(KeyEvents { blog, limit }, Vec::new());
+        }
+        // Entries come newest first within each blog.
+        for entry in entries {
+            let key = KeyEvents {
+                blog: entry.live_blog_id,
+                limit,
+            };
+            if let Some(list) = found.get_mut(&key) {
+                list.push(entry);
+            }
+        }
     }
-}
-
-pub struct SectionLoader(Newsroom);
-
-impl Loader<SectionId> for SectionLoader {
-    type Value = Section;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[SectionId]) -> LoadResult<SectionId, Section> {
-        let sections = self.0.sections_by_ids(keys).await?;
-        Ok(sections.into_iter().map(|s| (s.id, s)).collect())
-    }
-}
-
-/// The store has no batch lookup for live blogs; this loader still merges
-/// duplicate keys, and the entries on one page all belong to one blog, so a
-/// page of entries costs one lookup.
-pub struct LiveBlogLoader(Newsroom);
-
-impl Loader<LiveBlogId> for LiveBlogLoader {
-    type Value = LiveBlog;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, LiveBlog> {
-        let blogs = try_join_all(keys.iter().map(|id| self.0.live_blog_by_id(*id))).await?;
-        Ok(blogs.into_iter().flatten().map(|b| (b.id, b)).collect())
-    }
-}
-
-pub struct PinnedEntryLoader(Newsroom);
-
-impl Loader<LiveBlogId> for PinnedEntryLoader {
-    type Value = LiveEntry;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, LiveEntry> {
-        let entries = self.0.pinned_entries(keys).await?;
-        Ok(entries.into_iter().map(|e| (e.live_blog_id, e)).collect())
-    }
-}
-
-/// The latest sequence of each blog's event stream, for `LiveBlog.cursor`.
-pub struct BlogCursorLoader(Newsroom);
-
-impl Loader<LiveBlogId> for BlogCursorLoader {
-    type Value = i64;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[LiveBlogId]) -> LoadResult<LiveBlogId, i64> {
-        let streams: Vec<_> = keys.iter().map(|id| Stream::LiveBlog(*id)).collect();
-        let cursors = self.0.stream_cursors(&streams).await?;
-        Ok(cursors
-            .into_iter()
-            .filter_map(|c| match c.stream {
-                Stream::LiveBlog(id) => Some((id, c.seq)),
-                _ => None,
-            })
-            .collect())
-    }
+    Ok(found)
 }
 
 /// A blog's key events, as many as one `keyEvents(first:)` asks for.
@@ -197,63 +228,4 @@ impl Loader<LiveBlogId> for BlogCursorLoader {
 pub struct KeyEvents {
     pub blog: LiveBlogId,
     pub limit: u32,
-}
-
-/// Key events of many blogs: one store call per distinct `limit` in the
-/// batch (usually one, as a page asks the same of every blog).
-pub struct KeyEventLoader(Newsroom);
-
-impl Loader<KeyEvents> for KeyEventLoader {
-    type Value = Vec<LiveEntry>;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[KeyEvents]) -> LoadResult<KeyEvents, Vec<LiveEntry>> {
-        let mut by_limit: HashMap<u32, Vec<LiveBlogId>> = HashMap::new();
-        for key in keys {
-            by_limit.entry(key.limit).or_default().push(key.blog);
-        }
-        let batches = try_join_all(by_limit.into_iter().map(|(limit, blogs)| async move {
-            let entries = self.0.key_events(&blogs, limit).await?;
-            Ok::<_, domain::Error>((limit, blogs, entries))
-        }))
-        .await?;
-        let mut found = HashMap::with_capacity(keys.len());
-        for (limit, blogs, entries) in batches {
-            for blog in blogs {
-                found.insert(KeyEvents { blog, limit }, Vec::new());
-            }
-            // Entries come newest first within each blog.
-            for entry in entries {
-                let key = KeyEvents {
-                    blog: entry.live_blog_id,
-                    limit,
-                };
-                if let Some(list) = found.get_mut(&key) {
-                    list.push(entry);
-                }
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// Articles linked from breaking-news alerts (a handful at a time). No batch
-/// lookup exists; duplicates are merged and the caller's visibility applies.
-pub struct ArticleLoader {
-    newsroom: Newsroom,
-    caller: Caller,
-}
-
-impl Loader<ArticleId> for ArticleLoader {
-    type Value = Article;
-    type Error = Arc<domain::Error>;
-
-    async fn load(&self, keys: &[ArticleId]) -> LoadResult<ArticleId, Article> {
-        let articles = try_join_all(
-            keys.iter()
-                .map(|id| self.newsroom.article_by_id(&self.caller, *id)),
-        )
-        .await?;
-        Ok(articles.into_iter().flatten().map(|a| (a.id, a)).collect())
-    }
 }

@@ -2,21 +2,26 @@
 //! split by subject and joined with `MergedObject`, and the plumbing every
 //! resolver shares (ids, errors, connections, loaders, context).
 //!
-//! Nothing here knows about HTTP: the schema is executed by
-//! [`crate::http`], by WebSocket connections and by tests alike.
+//! Nothing here knows about HTTP: the schema is executed, always through
+//! [`execute`], by [`crate::http`], by WebSocket connections and by tests
+//! alike.
 
 pub mod article;
 pub mod author;
+pub mod batch;
 pub mod breaking;
 pub mod connection;
 pub mod context;
+pub mod documents;
 pub mod errors;
+pub mod execute;
 pub mod fanout;
 pub mod ids;
 pub mod live_blog;
 pub mod loaders;
 pub mod media;
 pub mod node;
+pub mod order;
 pub mod section;
 pub mod site;
 pub mod subscription;
@@ -31,7 +36,6 @@ use crate::graphql::article::mutation::ArticleMutations;
 use crate::graphql::article::query::ArticleQueries;
 use crate::graphql::author::{AuthorMutations, AuthorQueries};
 use crate::graphql::breaking::{BreakingMutations, BreakingQueries};
-use crate::graphql::context::RequestScope;
 use crate::graphql::live_blog::mutation::LiveBlogMutations;
 use crate::graphql::live_blog::query::LiveBlogQueries;
 use crate::graphql::node::NodeQueries;
@@ -90,9 +94,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The executable schema, serving `newsroom`.
 pub fn schema(newsroom: Newsroom, site: SiteConfig) -> ApiSchema {
     builder()
-        .data(newsroom.clone())
+        .data(newsroom)
         .data(site)
-        .extension(RequestScope::new(newsroom))
+        .data(documents::Documents::default())
+        .data(order::Types::from_sdl(&sdl()))
         .finish()
 }
 

@@ -76,7 +76,7 @@ impl SectionQueries {
     /// All sections in navigation order.
     async fn sections(&self, ctx: &Context<'_>) -> ApiResult<Vec<Section>> {
         let sections = newsroom(ctx)?.sections().await?;
-        Ok(sections.into_iter().map(Section).collect())
+        Ok(sections.iter().cloned().map(Section).collect())
     }
 
     /// A section by slug, or null.

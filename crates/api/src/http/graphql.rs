@@ -8,7 +8,6 @@
 //! bodies for malformed requests.
 
 use async_graphql::Variables;
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -19,6 +18,7 @@ use domain::Caller;
 use serde::Deserialize;
 
 use crate::graphql::errors::code;
+use crate::graphql::execute::prepare;
 use crate::http::negotiate::{BodyKind, MediaType, body_kind, operation_type, response_media_type};
 use crate::http::{AppState, MAX_BODY_BYTES, auth, reply, ws};
 
@@ -113,13 +113,14 @@ async fn execute(
     method: Method,
     media: MediaType,
     caller: Caller,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
 ) -> Response {
-    // Parsing here as well lets us refuse by operation type before running
-    // anything; the parsed document is handed on, so it is parsed once. A
-    // document that does not parse is left for the executor to report.
-    if let Ok(doc) = parse_query(&request.query) {
-        match operation_type(&doc, request.operation_name.as_deref()) {
+    // Looking at the document here lets us refuse by operation type before
+    // running anything; it is parsed once per node and kept (see
+    // `graphql::documents`). A document that does not parse or is refused
+    // is left for the executor to report.
+    if let Ok(prepared) = prepare(&state.schema, &request.query) {
+        match operation_type(&prepared.document, request.operation_name.as_deref()) {
             Some(OperationType::Mutation) if method == Method::GET => {
                 let mut reply = reply::request_error(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -141,11 +142,8 @@ async fn execute(
             }
             _ => {}
         }
-        request.set_parsed_query(doc);
     }
-    // Error codes for async-graphql's own errors are added by the schema's
-    // `RequestScope` extension, the same for every transport.
-    let response = state.schema.execute(request.data(caller)).await;
+    let response = crate::graphql::execute::execute(&state.schema, request, caller).await;
     reply::graphql(media, response)
 }
 

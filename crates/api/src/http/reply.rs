@@ -12,6 +12,11 @@ use serde::Serialize;
 use crate::graphql::errors::{self, code};
 use crate::http::negotiate::MediaType;
 
+/// The largest response body sent. The complexity limit bounds how many
+/// rows a query reads; this bounds what those rows add up to (a hundred
+/// articles with their bodies is about 1.5 MB).
+pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
+
 /// The spec's status code for an executed or refused GraphQL response.
 pub fn status_for(media: MediaType, executed: bool) -> StatusCode {
     match (media, executed) {
@@ -37,6 +42,19 @@ pub fn graphql(media: MediaType, response: async_graphql::Response) -> Response 
             errors: &response.errors,
         })
     };
+    if let Ok(bytes) = &body
+        && bytes.len() > MAX_RESPONSE_BYTES
+    {
+        return request_error(
+            StatusCode::OK,
+            media,
+            code::QUERY_TOO_COMPLEX,
+            format!(
+                "the response would be larger than {} MiB: ask for fewer or smaller pages",
+                MAX_RESPONSE_BYTES >> 20
+            ),
+        );
+    }
     let mut reply = json(status, media, body);
     reply.headers_mut().extend(extra_headers);
     reply

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::auth::{Principal, StoredToken, Visibility};
-use domain::content::{Article, ArticleStatus, Author, NewSection, Section, Tag};
+use domain::content::{Article, ArticleBody, ArticleStatus, Author, NewSection, Section, Tag};
 use domain::events::{Event, EventRecord, Stream};
+use domain::html::SafeHtml;
 use domain::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
 use domain::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, Page, PageRequest, Position, SortValue};
@@ -277,35 +278,104 @@ impl TagRepository for FakeStore {
     }
 }
 
+/// The article as a read with `parts` brings it back.
+fn as_read(article: &Article, parts: ArticleParts) -> Article {
+    let mut article = article.clone();
+    if !parts.body {
+        article.body = ArticleBody::Unread;
+    }
+    article
+}
+
+fn read_one(data: &Data, article: &Article, parts: ArticleParts) -> WithLinked<Article> {
+    WithLinked {
+        value: as_read(article, parts),
+        linked: linked(data, [article]),
+    }
+}
+
+/// The authors and tags that `articles` name, as the store brings them.
+fn linked<'a>(data: &Data, articles: impl IntoIterator<Item = &'a Article>) -> Linked {
+    let mut linked = Linked::default();
+    for article in articles {
+        for author in data
+            .authors
+            .iter()
+            .filter(|a| article.author_ids.contains(&a.id))
+        {
+            if !linked.authors.iter().any(|a| a.id == author.id) {
+                linked.authors.push(author.clone());
+            }
+        }
+        for tag in data.tags.iter().filter(|t| article.tag_ids.contains(&t.id)) {
+            if !linked.tags.iter().any(|t| t.id == tag.id) {
+                linked.tags.push(tag.clone());
+            }
+        }
+    }
+    linked
+}
+
 #[async_trait]
 impl ArticleRepository for FakeStore {
-    async fn article_by_id(&self, id: ArticleId, v: Visibility) -> Result<Option<Article>> {
+    async fn article_by_id(
+        &self,
+        id: ArticleId,
+        v: Visibility,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
         let data = self.data();
         let found = data.articles.iter().find(|a| a.id == id);
         Ok(found
             .filter(|a| v == Visibility::Desk || a.is_public())
-            .cloned())
+            .map(|a| read_one(&data, a, parts)))
     }
-    async fn article_by_slug(&self, slug: &Slug, v: Visibility) -> Result<Option<Article>> {
+    async fn article_by_slug(
+        &self,
+        slug: &Slug,
+        v: Visibility,
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
         let data = self.data();
         let found = data.articles.iter().find(|a| &a.slug == slug);
         Ok(found
             .filter(|a| v == Visibility::Desk || a.is_public())
-            .cloned())
+            .map(|a| read_one(&data, a, parts)))
+    }
+    async fn article_bodies(&self, ids: &[ArticleId]) -> Result<Vec<(ArticleId, SafeHtml)>> {
+        let data = self.data();
+        Ok(data
+            .articles
+            .iter()
+            .filter(|a| ids.contains(&a.id))
+            .filter_map(|a| Some((a.id, a.body.read()?.clone())))
+            .collect())
     }
     async fn list_articles(
         &self,
         query: &ArticleQuery,
         page: &PageRequest,
-    ) -> Result<Page<Article>> {
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<Article>>> {
         let data = self.data();
         let rows = data
             .articles
             .iter()
             .filter(|a| matches(&data, query, a))
-            .map(|a| (a.published_at.unwrap_or(a.created_at), a.id.0, a.clone()))
+            .map(|a| {
+                (
+                    a.published_at.unwrap_or(a.created_at),
+                    a.id.0,
+                    as_read(a, parts),
+                )
+            })
             .collect();
-        Ok(paginate(time_desc(rows), page))
+        let page = paginate(time_desc(rows), page);
+        let linked = linked(&data, page.items.iter().map(|(_, a)| a));
+        Ok(WithLinked {
+            value: page,
+            linked,
+        })
     }
     async fn count_articles(&self, query: &ArticleQuery) -> Result<u64> {
         let data = self.data();
@@ -315,7 +385,12 @@ impl ArticleRepository for FakeStore {
             .filter(|a| matches(&data, query, a))
             .count() as u64)
     }
-    async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>> {
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        page: &PageRequest,
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<SearchHit>>> {
         let data = self.data();
         let text = query.text.to_lowercase();
         let rows = data
@@ -325,14 +400,19 @@ impl ArticleRepository for FakeStore {
             .enumerate()
             .map(|(i, a)| {
                 let hit = SearchHit {
-                    article: a.clone(),
+                    article: as_read(a, parts),
                     rank: 1.0 / (i as f64 + 1.0),
                     snippet: format!("<mark>{}</mark>", a.headline),
                 };
                 (Position::new(SortValue::Int(i as i64), a.id.0), hit)
             })
             .collect();
-        Ok(paginate(rows, page))
+        let page = paginate(rows, page);
+        let linked = linked(&data, page.items.iter().map(|(_, hit)| &hit.article));
+        Ok(WithLinked {
+            value: page,
+            linked,
+        })
     }
     async fn count_search(&self, _: &SearchQuery) -> Result<u64> {
         Err(Error::internal("not faked"))
@@ -614,6 +694,9 @@ impl Store for FakeStore {
         } else {
             Ok(())
         }
+    }
+    async fn refresh_statistics(&self) -> Result<()> {
+        Ok(())
     }
     fn statements_executed(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{Duration, Utc};
-use domain::content::{Article, ArticleKind, ArticleStatus, Author, Section, Tag};
+use domain::content::{Article, ArticleBody, ArticleKind, ArticleStatus, Author, Section, Tag};
 use domain::html::SafeHtml;
 use domain::ids::{ArticleId, AuthorId, SectionId, TagId};
 use domain::text::Slug;
@@ -100,7 +100,10 @@ impl TestApp {
                     slug: Slug::parse(&format!("story-{i}")).unwrap(),
                     headline: format!("Story {i}"),
                     standfirst: String::new(),
-                    body: SafeHtml::clean("<p>Words and more words</p>").unwrap(),
+                    body: ArticleBody::Read(
+                        SafeHtml::clean("<p>Words and more words</p>").unwrap(),
+                    ),
+                    word_count: 4,
                     kind: ArticleKind::News,
                     status: ArticleStatus::Published,
                     section_id,

@@ -22,10 +22,12 @@ struct Subscriber(UnboundedReceiver<Value>);
 impl Subscriber {
     fn start(app: &TestApp, query: &str, variables: Value, caller: Caller) -> Self {
         let schema = api::graphql::schema(app.newsroom.clone(), api::SiteConfig::default());
+        // The caller's token must make no difference: subscriptions run
+        // as anonymous readers.
         let request = async_graphql::Request::new(query)
             .variables(Variables::from_json(variables))
             .data(caller);
-        let mut responses = schema.execute_stream(request);
+        let mut responses = api::graphql::execute::execute_stream(&schema, request);
         let (tx, rx) = unbounded();
         tokio::spawn(async move {
             while let Some(response) = responses.next().await {

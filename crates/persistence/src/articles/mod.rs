@@ -1,6 +1,7 @@
 //! The article repository: reads with bylines and tags, lists in keyset
 //! pages, and writes as single transactions (see `write`).
 
+mod links;
 mod query;
 mod rows;
 mod write;
@@ -9,9 +10,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::content::{Article, ArticleStatus};
 use domain::events::{Event, EventRecord};
+use domain::html::SafeHtml;
 use domain::ids::ArticleId;
 use domain::page::{Page, PageRequest};
-use domain::ports::{ArticleQuery, ArticleRepository, SearchHit, SearchQuery};
+use domain::ports::{
+    ArticleParts, ArticleQuery, ArticleRepository, SearchHit, SearchQuery, WithLinked,
+};
 use domain::text::Slug;
 use domain::{Result, Visibility};
 use sea_orm::{
@@ -24,7 +28,7 @@ use crate::error::DbResultExt;
 use crate::keyset;
 
 pub(crate) use query::{condition, published_or_created};
-pub(crate) use rows::with_links;
+pub(crate) use rows::{ArticleRow, FIRST_EXTRA_COLUMN, complete, read_articles, select};
 
 fn visible(select: Select<article::Entity>, visibility: Visibility) -> Select<article::Entity> {
     match visibility {
@@ -36,11 +40,15 @@ fn visible(select: Select<article::Entity>, visibility: Visibility) -> Select<ar
 }
 
 impl Database {
-    async fn one_article(&self, select: Select<article::Entity>) -> Result<Option<Article>> {
-        let Some(row) = select.one(self.conn()).await.db()? else {
-            return Ok(None);
-        };
-        Ok(with_links(self.conn(), vec![row]).await?.pop())
+    async fn one_article(
+        &self,
+        select: Select<article::Entity>,
+    ) -> Result<Option<WithLinked<Article>>> {
+        let WithLinked { value, linked } = read_articles(self.conn(), select.limit(1)).await?;
+        Ok(value.into_iter().next().map(|article| WithLinked {
+            value: article,
+            linked,
+        }))
     }
 }
 
@@ -50,8 +58,9 @@ impl ArticleRepository for Database {
         &self,
         id: ArticleId,
         visibility: Visibility,
-    ) -> Result<Option<Article>> {
-        let select = article::Entity::find_by_id(id.0);
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
+        let select = rows::select(parts).filter(article::Column::Id.eq(id.0));
         self.one_article(visible(select, visibility)).await
     }
 
@@ -59,23 +68,44 @@ impl ArticleRepository for Database {
         &self,
         slug: &Slug,
         visibility: Visibility,
-    ) -> Result<Option<Article>> {
-        let select = article::Entity::find().filter(article::Column::Slug.eq(slug.as_str()));
+        parts: ArticleParts,
+    ) -> Result<Option<WithLinked<Article>>> {
+        let select = rows::select(parts).filter(article::Column::Slug.eq(slug.as_str()));
         self.one_article(visible(select, visibility)).await
+    }
+
+    async fn article_bodies(&self, ids: &[ArticleId]) -> Result<Vec<(ArticleId, SafeHtml)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(uuid::Uuid, String, String)> = article::Entity::find()
+            .select_only()
+            .columns([
+                article::Column::Id,
+                article::Column::BodyHtml,
+                article::Column::BodyText,
+            ])
+            .filter(article::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .into_tuple()
+            .all(self.conn())
+            .await
+            .db()?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, html, text)| (ArticleId(id), SafeHtml::from_trusted(html, text)))
+            .collect())
     }
 
     async fn list_articles(
         &self,
         query: &ArticleQuery,
         page: &PageRequest,
-    ) -> Result<Page<Article>> {
-        let select = article::Entity::find().filter(condition(&query.filter, query.visibility));
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<Article>>> {
+        let select = rows::select(parts).filter(condition(&query.filter, query.visibility));
         let select = query::keyset(query.order, query.visibility).apply(select, page)?;
-        let rows = select.all(self.conn()).await.db()?;
-        let articles = with_links(self.conn(), rows).await?;
-        Ok(keyset::page(articles, page, |a| {
-            query::position(query.order, a)
-        }))
+        let read = read_articles(self.conn(), select).await?;
+        Ok(read.map(|articles| keyset::page(articles, page, |a| query::position(query.order, a))))
     }
 
     async fn count_articles(&self, query: &ArticleQuery) -> Result<u64> {
@@ -86,8 +116,13 @@ impl ArticleRepository for Database {
             .db()
     }
 
-    async fn search(&self, query: &SearchQuery, page: &PageRequest) -> Result<Page<SearchHit>> {
-        crate::search::search(self, query, page).await
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        page: &PageRequest,
+        parts: ArticleParts,
+    ) -> Result<WithLinked<Page<SearchHit>>> {
+        crate::search::search(self, query, page, parts).await
     }
 
     async fn count_search(&self, query: &SearchQuery) -> Result<u64> {
@@ -120,15 +155,12 @@ impl ArticleRepository for Database {
     }
 
     async fn due_scheduled_articles(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Article>> {
-        let rows = article::Entity::find()
+        let select = rows::select(ArticleParts::WHOLE)
             .filter(article::Column::Status.eq(ArticleStatus::Scheduled.as_str()))
             .filter(article::Column::ScheduledAt.lte(now))
             .order_by_asc(article::Column::ScheduledAt)
             .order_by_asc(article::Column::Id)
-            .limit(u64::from(limit))
-            .all(self.conn())
-            .await
-            .db()?;
-        with_links(self.conn(), rows).await
+            .limit(u64::from(limit));
+        Ok(read_articles(self.conn(), select).await?.value)
     }
 }

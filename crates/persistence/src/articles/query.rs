@@ -39,15 +39,24 @@ pub(crate) fn condition(filter: &ArticleFilter, visibility: Visibility) -> Condi
             }
         }
     }
+    // `=` a scalar subquery, not `IN`: the database finds the section
+    // once, then reads the section's index on (section, status, time, id)
+    // in the list's order and stops at the page's end. With `IN`, the
+    // section comes from a join, and every article of it is read and
+    // sorted to find the newest twenty.
     if let Some(slug) = &filter.section {
         cond = cond.add(
-            article::Column::SectionId.in_subquery(
-                Query::select()
-                    .column(section::Column::Id)
-                    .from(section::Entity)
-                    .and_where(section::Column::Slug.eq(slug.as_str()))
-                    .take(),
-            ),
+            Expr::col((article::Entity, article::Column::SectionId)).eq(Expr::SubQuery(
+                None,
+                Box::new(
+                    Query::select()
+                        .column(section::Column::Id)
+                        .from(section::Entity)
+                        .and_where(section::Column::Slug.eq(slug.as_str()))
+                        .take()
+                        .into(),
+                ),
+            )),
         );
     }
     if let Some(slug) = &filter.tag {

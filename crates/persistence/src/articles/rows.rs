@@ -1,30 +1,34 @@
 //! Articles between rows and domain values.
 
-use std::collections::HashMap;
-
+use chrono::{DateTime, Utc};
 use domain::Result;
-use domain::content::{Article, ArticleKind, ArticleStatus, Source};
+use domain::content::{Article, ArticleBody, ArticleKind, ArticleStatus, Source};
 use domain::html::SafeHtml;
 use domain::ids::{ArticleId, AuthorId, SectionId, TagId};
+use domain::ports::{ArticleParts, Linked, WithLinked};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::columns::{media_from_json, media_json, slug, url};
-use crate::entity::{article, article_author, article_tag};
+use crate::entity::article;
 use crate::error::{DbResultExt, corrupt};
 
 /// Every column of the article, all set: inserts write them all, updates
 /// drop the key first.
 pub(crate) fn active(article: &Article) -> Result<article::ActiveModel> {
+    let body = article.body.for_write()?;
     Ok(article::ActiveModel {
         id: Set(article.id.0),
         slug: Set(article.slug.as_str().to_owned()),
         headline: Set(article.headline.clone()),
         standfirst: Set(article.standfirst.clone()),
-        body_html: Set(article.body.html().to_owned()),
-        body_text: Set(article.body.text().to_owned()),
-        word_count: Set(i32::try_from(article.body.word_count()).unwrap_or(i32::MAX)),
+        body_html: Set(body.html().to_owned()),
+        body_text: Set(body.text().to_owned()),
+        word_count: Set(i32::try_from(body.word_count()).unwrap_or(i32::MAX)),
         kind: Set(article.kind.as_str().to_owned()),
         status: Set(article.status.as_str().to_owned()),
         section_id: Set(article.section_id.0),
@@ -54,8 +58,101 @@ pub(crate) fn active_update(article: &Article, version: i32) -> Result<article::
     Ok(row)
 }
 
+/// An article row as reads select it: every column, but the body only
+/// when the read asks for it (`NULL` otherwise, see [`select`]).
+#[derive(Debug)]
+pub(crate) struct ArticleRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub body_html: Option<String>,
+    pub body_text: Option<String>,
+    pub word_count: i32,
+    pub kind: String,
+    pub status: String,
+    pub section_id: Uuid,
+    pub breaking: bool,
+    pub hero: Option<String>,
+    pub media: String,
+    pub source_name: Option<String>,
+    pub source_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+/// Read by position, in [`select`]'s order: by name, every column of every
+/// row is a string lookup, which a page of articles pays hundreds of times.
+impl FromQueryResult for ArticleRow {
+    fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+        Ok(ArticleRow {
+            id: row.try_get_by_index(0)?,
+            slug: row.try_get_by_index(1)?,
+            headline: row.try_get_by_index(2)?,
+            standfirst: row.try_get_by_index(3)?,
+            word_count: row.try_get_by_index(4)?,
+            kind: row.try_get_by_index(5)?,
+            status: row.try_get_by_index(6)?,
+            section_id: row.try_get_by_index(7)?,
+            breaking: row.try_get_by_index(8)?,
+            hero: row.try_get_by_index(9)?,
+            media: row.try_get_by_index(10)?,
+            source_name: row.try_get_by_index(11)?,
+            source_url: row.try_get_by_index(12)?,
+            created_at: row.try_get_by_index(13)?,
+            updated_at: row.try_get_by_index(14)?,
+            published_at: row.try_get_by_index(15)?,
+            scheduled_at: row.try_get_by_index(16)?,
+            version: row.try_get_by_index(17)?,
+            body_html: row.try_get_by_index(18)?,
+            body_text: row.try_get_by_index(19)?,
+        })
+    }
+}
+
+/// Columns that [`select`] adds after the article's own, by position.
+pub(crate) const FIRST_EXTRA_COLUMN: usize = 20;
+
+/// The columns of an article read, the body as `parts` asks: a list of
+/// headlines leaves the body (most of an article's bytes) in the database.
+/// [`ArticleRow`] reads them by position: keep the two in step.
+pub(crate) fn select(parts: ArticleParts) -> Select<article::Entity> {
+    use article::Column as C;
+    let select = article::Entity::find().select_only().columns([
+        C::Id,
+        C::Slug,
+        C::Headline,
+        C::Standfirst,
+        C::WordCount,
+        C::Kind,
+        C::Status,
+        C::SectionId,
+        C::Breaking,
+        C::Hero,
+        C::Media,
+        C::SourceName,
+        C::SourceUrl,
+        C::CreatedAt,
+        C::UpdatedAt,
+        C::PublishedAt,
+        C::ScheduledAt,
+        C::Version,
+    ]);
+    if parts.body {
+        select.columns([C::BodyHtml, C::BodyText])
+    } else {
+        let null = || Expr::cust("CAST(NULL AS TEXT)");
+        select
+            .expr_as(null(), "body_html")
+            .expr_as(null(), "body_text")
+    }
+}
+
 pub(crate) fn to_domain(
-    row: article::Model,
+    row: ArticleRow,
     author_ids: Vec<AuthorId>,
     tag_ids: Vec<TagId>,
 ) -> Result<Article> {
@@ -66,12 +163,17 @@ pub(crate) fn to_domain(
         }),
         _ => None,
     };
+    let body = match (row.body_html, row.body_text) {
+        (Some(html), Some(text)) => ArticleBody::Read(SafeHtml::from_trusted(html, text)),
+        _ => ArticleBody::Unread,
+    };
     Ok(Article {
         id: ArticleId(row.id),
         slug: slug(&row.slug)?,
         headline: row.headline,
         standfirst: row.standfirst,
-        body: SafeHtml::from_trusted(row.body_html, row.body_text),
+        body,
+        word_count: u32::try_from(row.word_count).map_err(|e| corrupt("word count", e))?,
         kind: ArticleKind::parse(&row.kind)?,
         status: ArticleStatus::parse(&row.status)?,
         section_id: SectionId(row.section_id),
@@ -94,47 +196,39 @@ pub(crate) fn to_domain(
     })
 }
 
-/// Completes rows with their bylines and tags: two statements for any
-/// number of rows, never one per row.
-pub(crate) async fn with_links<C: ConnectionTrait>(
+/// Reads the rows of `select` (from [`select`]) and completes them (see
+/// [`complete`]): two statements for any number of rows, never one per row.
+pub(crate) async fn read_articles<C: ConnectionTrait>(
     db: &C,
-    rows: Vec<article::Model>,
-) -> Result<Vec<Article>> {
+    select: Select<article::Entity>,
+) -> Result<WithLinked<Vec<Article>>> {
+    let rows = select.into_model::<ArticleRow>().all(db).await.db()?;
+    complete(db, rows).await
+}
+
+/// Completes rows with their bylines and tags, and brings the authors and
+/// tags those name: one statement for any number of rows.
+pub(crate) async fn complete<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<ArticleRow>,
+) -> Result<WithLinked<Vec<Article>>> {
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(WithLinked {
+            value: Vec::new(),
+            linked: Linked::default(),
+        });
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let bylines = article_author::Entity::find()
-        .filter(article_author::Column::ArticleId.is_in(ids.iter().copied()))
-        .order_by_asc(article_author::Column::Position)
-        .all(db)
-        .await
-        .db()?;
-    let tags = article_tag::Entity::find()
-        .filter(article_tag::Column::ArticleId.is_in(ids.iter().copied()))
-        .order_by_asc(article_tag::Column::Position)
-        .all(db)
-        .await
-        .db()?;
-    let mut authors_of: HashMap<Uuid, Vec<AuthorId>> = HashMap::new();
-    for link in bylines {
-        authors_of
-            .entry(link.article_id)
-            .or_default()
-            .push(AuthorId(link.author_id));
-    }
-    let mut tags_of: HashMap<Uuid, Vec<TagId>> = HashMap::new();
-    for link in tags {
-        tags_of
-            .entry(link.article_id)
-            .or_default()
-            .push(TagId(link.tag_id));
-    }
-    rows.into_iter()
+    let mut links = super::links::read(db, &ids).await?;
+    let articles = rows
+        .into_iter()
         .map(|row| {
-            let authors = authors_of.remove(&row.id).unwrap_or_default();
-            let tags = tags_of.remove(&row.id).unwrap_or_default();
+            let (authors, tags) = links.of(row.id);
             to_domain(row, authors, tags)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(WithLinked {
+        value: articles,
+        linked: links.linked,
+    })
 }

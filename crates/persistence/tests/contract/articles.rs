@@ -39,7 +39,7 @@ async fn an_article_reads_back_as_stored(db: &TestDb) {
     assert_eq!(stored.tag_ids.len(), 2);
 
     let read = db
-        .article_by_id(article.id, Visibility::Desk)
+        .article(article.id, Visibility::Desk)
         .await
         .expect("read")
         .expect("found");
@@ -50,12 +50,12 @@ async fn an_article_reads_back_as_stored(db: &TestDb) {
     assert_eq!(first.name, "North Korea", "tag order is the editor's");
 
     let by_slug = db
-        .article_by_slug(&slug("budget-vote"), Visibility::Desk)
+        .article_at(&slug("budget-vote"), Visibility::Desk)
         .await
         .expect("read");
     assert_eq!(by_slug, Some(stored));
     assert_eq!(
-        db.article_by_id(article.id, Visibility::Public)
+        db.article(article.id, Visibility::Public)
             .await
             .expect("read"),
         None,
@@ -104,7 +104,7 @@ async fn a_stale_version_is_a_conflict(db: &TestDb) {
         .expect_err("stale");
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     let read = db
-        .article_by_id(article.id, Visibility::Desk)
+        .article(article.id, Visibility::Desk)
         .await
         .expect("read")
         .expect("found");
@@ -157,7 +157,7 @@ async fn a_failed_insert_leaves_nothing_behind(db: &TestDb) {
     );
     for s in ["no-section", "no-author"] {
         assert_eq!(
-            db.article_by_slug(&slug(s), Visibility::Desk)
+            db.article_at(&slug(s), Visibility::Desk)
                 .await
                 .expect("read"),
             None
@@ -199,7 +199,7 @@ async fn updates_replace_or_keep_links(db: &TestDb) {
         "existing tag reused by slug"
     );
     let read = db
-        .article_by_id(article.id, Visibility::Desk)
+        .article(article.id, Visibility::Desk)
         .await
         .expect("read")
         .expect("found");
@@ -216,7 +216,7 @@ async fn deleting_an_article_removes_its_links(db: &TestDb) {
     assert!(db.delete_article(article.id).await.expect("delete"));
     assert!(!db.delete_article(article.id).await.expect("delete again"));
     assert_eq!(
-        db.article_by_id(article.id, Visibility::Desk)
+        db.article(article.id, Visibility::Desk)
             .await
             .expect("read"),
         None

@@ -4,15 +4,56 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::clock;
 use domain::content::{
-    Article, ArticleKind, ArticleStatus, Author, Media, MediaKind, NewSection, Section, Source,
+    Article, ArticleBody, ArticleKind, ArticleStatus, Author, Media, MediaKind, NewSection,
+    Section, Source,
 };
 use domain::html::SafeHtml;
 use domain::ids::{ArticleId, AuthorId, LiveBlogId, LiveEntryId, SectionId};
 use domain::live::{LiveBlog, LiveBlogStatus, LiveEntry};
+use domain::page::{Page, PageRequest};
 use domain::ports::{
-    ArticleRepository, AuthorRepository, LiveBlogRepository, SectionRepository, Store,
+    ArticleParts, ArticleQuery, ArticleRepository, AuthorRepository, LiveBlogRepository, SearchHit,
+    SearchQuery, SectionRepository, Store,
 };
 use domain::text::{Slug, WebUrl};
+use domain::{Result, Visibility};
+
+/// Whole-article reads without what came along, for the tests that check
+/// articles rather than reads (see `articles::reads_bring_*` for those).
+#[async_trait::async_trait]
+pub trait WholeReads {
+    async fn article(&self, id: ArticleId, visibility: Visibility) -> Result<Option<Article>>;
+    async fn article_at(&self, slug: &Slug, visibility: Visibility) -> Result<Option<Article>>;
+    async fn articles(&self, query: &ArticleQuery, page: &PageRequest) -> Result<Page<Article>>;
+    async fn search_hits(&self, query: &SearchQuery, page: &PageRequest)
+    -> Result<Page<SearchHit>>;
+}
+
+#[async_trait::async_trait]
+impl<T: ArticleRepository + ?Sized> WholeReads for T {
+    async fn article(&self, id: ArticleId, visibility: Visibility) -> Result<Option<Article>> {
+        let read = self.article_by_id(id, visibility, ArticleParts::WHOLE);
+        Ok(read.await?.map(|read| read.value))
+    }
+
+    async fn article_at(&self, slug: &Slug, visibility: Visibility) -> Result<Option<Article>> {
+        let read = self.article_by_slug(slug, visibility, ArticleParts::WHOLE);
+        Ok(read.await?.map(|read| read.value))
+    }
+
+    async fn articles(&self, query: &ArticleQuery, page: &PageRequest) -> Result<Page<Article>> {
+        let read = self.list_articles(query, page, ArticleParts::WHOLE);
+        Ok(read.await?.value)
+    }
+
+    async fn search_hits(
+        &self,
+        query: &SearchQuery,
+        page: &PageRequest,
+    ) -> Result<Page<SearchHit>> {
+        Ok(self.search(query, page, ArticleParts::WHOLE).await?.value)
+    }
+}
 
 pub fn slug(s: &str) -> Slug {
     Slug::parse(s).expect("test slugs are valid")
@@ -87,7 +128,10 @@ pub fn draft(section: SectionId, slug_: &str) -> Article {
         slug: slug(slug_),
         headline: format!("Headline of {slug_}"),
         standfirst: "What happened, in short.".into(),
-        body: SafeHtml::clean("<p>Some plain words about the weather.</p>").expect("body"),
+        body: ArticleBody::Read(
+            SafeHtml::clean("<p>Some plain words about the weather.</p>").expect("body"),
+        ),
+        word_count: 6,
         kind: ArticleKind::News,
         status: ArticleStatus::Draft,
         section_id: section,

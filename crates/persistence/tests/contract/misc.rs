@@ -245,7 +245,7 @@ async fn a_sqlite_file_takes_concurrent_writers() {
             db.insert_article(&article, &tags(&["Shared", &format!("Own {i}")]))
                 .await?;
             let mut edit = db
-                .article_by_id(article.id, Visibility::Desk)
+                .article(article.id, Visibility::Desk)
                 .await?
                 .expect("just written");
             edit.headline = format!("Edited {i}");

@@ -27,14 +27,16 @@ async fn seed(db: &TestDb) -> (domain::content::Article, domain::content::Articl
     let section = section(&**db, "economic-developments").await;
     let mut headline = published(draft(section.id, "budget-passes"), t0());
     headline.headline = "Parliament passes the budget".into();
-    headline.body = SafeHtml::clean("<p>Deputies voted late on Tuesday.</p>").expect("body");
+    headline.set_body(SafeHtml::clean("<p>Deputies voted late on Tuesday.</p>").expect("body"));
     let mut body = published(draft(section.id, "weather"), t0());
     body.headline = "Storms close schools".into();
-    body.body = SafeHtml::clean(
-        "<p>Schools closed across the north. The ministry said the repair budget \
-         would cover the roofs &amp; <b>windows</b> damaged by the storm.</p>",
-    )
-    .expect("body");
+    body.set_body(
+        SafeHtml::clean(
+            "<p>Schools closed across the north. The ministry said the repair budget \
+             would cover the roofs &amp; <b>windows</b> damaged by the storm.</p>",
+        )
+        .expect("body"),
+    );
     let headline = store(&**db, headline, &[]).await;
     let body = store(&**db, body, &[]).await;
     (headline, body)
@@ -43,7 +45,7 @@ async fn seed(db: &TestDb) -> (domain::content::Article, domain::content::Articl
 async fn a_headline_match_outranks_a_body_match(db: &TestDb) {
     let (headline, body) = seed(db).await;
     let page = db
-        .search(
+        .search_hits(
             &query("budget", Visibility::Public),
             &PageRequest::first(10),
         )
@@ -97,7 +99,7 @@ async fn query_syntax_in_user_input_is_just_words(db: &TestDb) {
         "a & b | !c <-> d",
     ] {
         let page = db
-            .search(&query(text, Visibility::Public), &PageRequest::first(5))
+            .search_hits(&query(text, Visibility::Public), &PageRequest::first(5))
             .await
             .unwrap_or_else(|e| panic!("{text:?}: {e}"));
         db.count_search(&query(text, Visibility::Public))
@@ -159,7 +161,7 @@ async fn search_respects_visibility_filters_and_paging(db: &TestDb) {
     let mut after = None;
     loop {
         let page = db
-            .search(
+            .search_hits(
                 &query("tax reform", Visibility::Public),
                 &PageRequest {
                     after: after.clone(),
@@ -180,7 +182,7 @@ async fn search_respects_visibility_filters_and_paging(db: &TestDb) {
     assert_eq!((seen.len(), unique.len()), (6, 6));
 
     let err = db
-        .search(
+        .search_hits(
             &query("tax", Visibility::Public),
             &PageRequest {
                 limit: 2,

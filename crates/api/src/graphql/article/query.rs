@@ -7,9 +7,9 @@ use domain::ports::{self, SEARCH_CURSOR};
 use domain::{Newsroom, Visibility};
 
 use crate::graphql::article::inputs::{ArticleFilterInput, ArticleOrderInput};
-use crate::graphql::article::types::{Article, SearchResultEdge};
+use crate::graphql::article::types::{Article, SearchResultEdge, parts_for};
 use crate::graphql::connection::{ArticleConnection, Connection, Edge, PageArgs, Total, page_cost};
-use crate::graphql::context::{caller, newsroom};
+use crate::graphql::context::{caller, loaders, newsroom};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::from_global;
 
@@ -27,15 +27,20 @@ impl ArticleQueries {
         slug: Option<String>,
     ) -> ApiResult<Option<Article>> {
         let (newsroom, caller) = (newsroom(ctx)?, caller(ctx)?);
-        let article = match (id, slug) {
+        let parts = parts_for(ctx.look_ahead());
+        let read = match (id, slug) {
             (Some(id), None) => {
                 let id: ArticleId = from_global("id", &id)?;
-                newsroom.article_by_id(caller, id).await?
+                newsroom.read_article_by_id(caller, id, parts).await?
             }
-            (None, Some(slug)) => newsroom.article_by_slug(caller, &slug).await?,
+            (None, Some(slug)) => newsroom.read_article_by_slug(caller, &slug, parts).await?,
             _ => return Err(exactly_one_of_id_and_slug().into()),
         };
-        Ok(article.map(Article))
+        let Some(read) = read else {
+            return Ok(None);
+        };
+        loaders(ctx)?.prime(&read.linked);
+        Ok(Some(Article(read.value)))
     }
 
     /// Articles, newest published first unless `orderBy` says otherwise.
@@ -79,9 +84,11 @@ impl ArticleQueries {
             return Ok(Connection::empty());
         }
         let query = Newsroom::search_query(caller, &query, filter)?;
-        let page = newsroom.search(&query, &request).await?;
+        let parts = parts_for(ctx.look_ahead().field("edges").field("node"));
+        let read = newsroom.search(&query, &request, parts).await?;
+        loaders(ctx)?.prime(&read.linked);
         Ok(Connection::from_page(
-            page,
+            read.value,
             SEARCH_CURSOR,
             Total::Search(query),
             |cursor, hit| SearchResultEdge { cursor, hit },
@@ -104,9 +111,11 @@ pub async fn article_connection(
         return Ok(Connection::empty());
     }
     let query = Newsroom::article_query(caller, filter, order)?;
-    let page = newsroom.articles(&query, &request).await?;
+    let parts = parts_for(ctx.look_ahead().field("edges").field("node"));
+    let read = newsroom.articles(&query, &request, parts).await?;
+    loaders(ctx)?.prime(&read.linked);
     Ok(Connection::from_page(
-        page,
+        read.value,
         order.cursor_name(),
         Total::Articles(query),
         |cursor, article| Edge {

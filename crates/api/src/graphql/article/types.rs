@@ -1,8 +1,12 @@
 //! The article as readers and the desk see it.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use domain::content as dc;
+use domain::html::SafeHtml;
+use domain::ports::ArticleParts;
 
 use crate::graphql::author::Author;
 use crate::graphql::context::loaders;
@@ -63,22 +67,22 @@ impl Article {
 
     /// The body as HTML, cleaned to a safe allow-list of tags on the way in:
     /// safe to insert into a page as is.
-    async fn body(&self) -> &str {
-        self.0.body.html()
+    async fn body(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.body_of(ctx).await?.html().to_owned())
     }
 
     /// The body as plain text, for previews and screen readers.
-    async fn body_text(&self) -> &str {
-        self.0.body.text()
+    async fn body_text(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.body_of(ctx).await?.text().to_owned())
     }
 
     async fn word_count(&self) -> u32 {
-        self.0.body.word_count()
+        self.0.word_count
     }
 
     /// Minutes to read at 230 words a minute, rounded up.
     async fn reading_time_minutes(&self) -> u32 {
-        self.0.body.reading_minutes()
+        self.0.reading_minutes()
     }
 
     async fn kind(&self) -> ArticleKind {
@@ -153,6 +157,26 @@ impl Article {
     async fn url(&self, ctx: &Context<'_>) -> ApiResult<String> {
         let section = loaders(ctx)?.section(self.0.section_id).await?;
         Ok(article_path(&section, &self.0))
+    }
+}
+
+impl Article {
+    /// The body, read now if the article was read without it (a field the
+    /// read's look-ahead did not see, such as one behind a fragment on an
+    /// interface).
+    async fn body_of(&self, ctx: &Context<'_>) -> ApiResult<Cow<'_, SafeHtml>> {
+        match self.0.body.read() {
+            Some(body) => Ok(Cow::Borrowed(body)),
+            None => Ok(Cow::Owned(loaders(ctx)?.body(self.0.id).await?)),
+        }
+    }
+}
+
+/// How much of an article a field's selection needs read: the body only
+/// when `body` or `bodyText` is selected.
+pub fn parts_for(article: async_graphql::Lookahead<'_>) -> ArticleParts {
+    ArticleParts {
+        body: article.field("body").exists() || article.field("bodyText").exists(),
     }
 }
 

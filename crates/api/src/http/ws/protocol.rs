@@ -181,11 +181,32 @@ pub fn next_from(prefix: &str, payload: &str) -> String {
 
 /// A GraphQL response as a result's payload.
 pub fn payload(response: &async_graphql::Response) -> String {
-    serde_json::to_string(response).unwrap_or_else(|error| {
-        tracing::error!(%error, "a GraphQL response did not serialise");
-        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
-            .to_owned()
-    })
+    bounded_payload(response, crate::http::reply::MAX_RESPONSE_BYTES)
+}
+
+/// The largest event a subscription pushes. Every subscriber of a stream
+/// gets a copy of each, so an event rendered large (an entry selected
+/// under dozens of aliases) would cost its size once per subscriber.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// [`payload`] of a subscription event.
+pub fn event_payload(response: &async_graphql::Response) -> String {
+    bounded_payload(response, MAX_EVENT_BYTES)
+}
+
+/// The response as JSON, or an error in its place when it is over `limit`.
+fn bounded_payload(response: &async_graphql::Response, limit: usize) -> String {
+    match serde_json::to_string(response) {
+        Ok(text) if text.len() <= limit => text,
+        Ok(_) => format!(
+            r#"{{"data":null,"errors":[{{"message":"the result would be larger than {limit} bytes: select fewer fields","extensions":{{"code":"QUERY_TOO_COMPLEX"}}}}]}}"#
+        ),
+        Err(error) => {
+            tracing::error!(%error, "a GraphQL response did not serialise");
+            r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+                .to_owned()
+        }
+    }
 }
 
 /// `complete`: the operation is over.

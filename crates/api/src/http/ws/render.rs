@@ -15,8 +15,9 @@
 //! when 10,000 subscribers reach the event at once, the first executes and
 //! the others wait for its bytes.
 //!
-//! **Bound**: at most [`RenderCache::CAPACITY`] slots on the node, evicted
-//! oldest first. Subscribers at the live edge reach an event within
+//! **Bound**: at most [`RenderCache::CAPACITY`] slots and
+//! [`RenderCache::BUDGET_BYTES`] of rendered bytes on the node (an event
+//! renders to at most [`protocol::MAX_EVENT_BYTES`]), evicted oldest first. Subscribers at the live edge reach an event within
 //! milliseconds of each other, so a slot is needed only briefly; eviction
 //! can only cost a second rendering, never a wrong or missing event. A
 //! rendering that ended the subscription with an error (the store failed)
@@ -36,7 +37,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use crate::graphql::ApiSchema;
-use crate::graphql::errors::classify_response;
+use crate::graphql::execute::execute_stream;
 use crate::graphql::fanout::Pinned;
 use crate::http::ws::protocol;
 
@@ -100,6 +101,22 @@ struct Slots {
     cells: HashMap<SlotKey, Arc<OnceCell<Rendered>>>,
     /// Insertion order, for eviction.
     order: VecDeque<SlotKey>,
+    /// The rendered size of each slot that has been rendered.
+    sizes: HashMap<SlotKey, usize>,
+    bytes: usize,
+}
+
+impl Slots {
+    /// Drops the oldest slots until the cache is within its bounds.
+    fn evict(&mut self) {
+        while self.order.len() > RenderCache::CAPACITY || self.bytes > RenderCache::BUDGET_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            self.cells.remove(&old);
+            self.bytes -= self.sizes.remove(&old).unwrap_or(0);
+        }
+    }
 }
 
 /// Counters for `/metrics`.
@@ -112,9 +129,11 @@ pub struct RenderCounts {
 }
 
 impl RenderCache {
-    /// Renderings kept: 4,096 events of whatever size they render to
-    /// (typically a few KiB: ~10–20 MiB at most).
+    /// Renderings kept, at most (typically a few KiB each).
     pub const CAPACITY: usize = 4096;
+    /// Rendered bytes kept, at most: what bounds the cache's memory when
+    /// events render large.
+    pub const BUDGET_BYTES: usize = 32 << 20;
 
     pub fn new() -> Arc<Self> {
         Arc::new(RenderCache {
@@ -199,13 +218,24 @@ impl RenderCache {
             })
             .await
             .clone();
-        if rendered.ends {
-            let mut slots = lock(&self.slots);
-            if slots.cells.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                slots.cells.remove(&key);
-            }
-        }
+        self.settle(key, &cell, &rendered);
         rendered
+    }
+
+    /// Once `cell` holds its rendering: drops a rendering that ended the
+    /// subscription (a resuming subscriber retries it), or counts its
+    /// bytes against the budget.
+    fn settle(&self, key: SlotKey, cell: &Arc<OnceCell<Rendered>>, rendered: &Rendered) {
+        let mut slots = lock(&self.slots);
+        let ours = slots.cells.get(&key).is_some_and(|c| Arc::ptr_eq(c, cell));
+        if ours && rendered.ends {
+            slots.cells.remove(&key);
+        } else if ours && !slots.sizes.contains_key(&key) {
+            let size = rendered.payload.as_ref().map_or(0, |p| p.len());
+            slots.sizes.insert(key, size);
+            slots.bytes += size;
+            slots.evict();
+        }
     }
 
     fn slot(&self, key: SlotKey) -> Arc<OnceCell<Rendered>> {
@@ -216,11 +246,7 @@ impl RenderCache {
         let cell = Arc::new(OnceCell::new());
         slots.cells.insert(key, cell.clone());
         slots.order.push_back(key);
-        while slots.order.len() > Self::CAPACITY {
-            if let Some(old) = slots.order.pop_front() {
-                slots.cells.remove(&old);
-            }
-        }
+        slots.evict();
         cell
     }
 }
@@ -232,8 +258,8 @@ async fn execute(schema: &ApiSchema, spec: &RenderSpec, record: Arc<EventRecord>
         .data(pinned.clone());
     request.operation_name = spec.key.operation_name.clone();
     request.set_parsed_query(spec.document.clone());
-    let response = schema.execute_stream(request).next().await;
-    let payload = response.map(|response| protocol::payload(&classify_response(response)));
+    let response = execute_stream(schema, request).next().await;
+    let payload = response.map(|response| protocol::event_payload(&response));
     Rendered {
         payload: payload.map(Arc::from),
         ends: pinned.failed(),
@@ -362,5 +388,33 @@ mod tests {
         let slots = lock(&cache.slots);
         assert_eq!(slots.cells.len(), RenderCache::CAPACITY);
         assert!(!slots.cells.contains_key(&(1, Stream::Breaking, 1)));
+    }
+
+    #[test]
+    fn rendered_bytes_are_bounded_too() {
+        let cache = RenderCache::new();
+        let big = Rendered {
+            payload: Some(Arc::from("x".repeat(protocol::MAX_EVENT_BYTES))),
+            ends: false,
+        };
+        let events = 2 * RenderCache::BUDGET_BYTES / protocol::MAX_EVENT_BYTES;
+        for seq in 1..=events as i64 {
+            let key = (1, Stream::Breaking, seq);
+            let cell = cache.slot(key);
+            cache.settle(key, &cell, &big);
+        }
+        let slots = lock(&cache.slots);
+        assert!(
+            slots.bytes <= RenderCache::BUDGET_BYTES,
+            "{} bytes",
+            slots.bytes
+        );
+        assert!(slots.cells.len() < events);
+        assert!(!slots.cells.contains_key(&(1, Stream::Breaking, 1)));
+        assert!(
+            slots
+                .cells
+                .contains_key(&(1, Stream::Breaking, events as i64))
+        );
     }
 }

@@ -18,14 +18,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{PathSegment, Request, Response, ServerError, Variables};
 use domain::events::{EventCursor, EventRecord};
 use domain::{Caller, Newsroom};
 use futures::StreamExt;
 
-use crate::graphql::errors::{classify_response, code, executed, to_graphql};
+use crate::graphql::errors::{classify_response, code, coded, executed, to_graphql};
+use crate::graphql::execute::{execute, execute_stream, prepare};
 use crate::graphql::fanout::{Probe, only};
 use crate::graphql::{ApiSchema, operation_type};
 use crate::http::auth::{InitToken, token_from_init_payload};
@@ -211,19 +211,16 @@ impl Session {
             serde_json::Value::Object(variables.clone()),
         ));
         request.operation_name = operation_name.clone();
-        // A document that does not parse is left to the executor to report.
-        let Ok(document) = parse_query(&query) else {
-            let response = self.node.schema.execute(request).await;
+        // A document that does not parse, or is refused, is left to the
+        // executor to report.
+        let Ok(prepared) = prepare(&self.node.schema, &query) else {
+            let response = execute(&self.node.schema, request, self.caller.clone()).await;
             return self.answer(&id, response);
         };
+        let document = prepared.document.clone();
         let kind = operation_type(&document, operation_name.as_deref());
-        request.set_parsed_query(document.clone());
         if kind != Some(OperationType::Subscription) {
-            let response = self
-                .node
-                .schema
-                .execute(request.data(self.caller.clone()))
-                .await;
+            let response = execute(&self.node.schema, request, self.caller.clone()).await;
             return self.answer(&id, response);
         }
         if self.members.len() + self.pumped.len() >= MAX_OPERATIONS {
@@ -234,12 +231,10 @@ impl Session {
         }
 
         let probe = Probe::default();
-        let responses: Vec<Response> = self
-            .node
-            .schema
-            .execute_stream(request.data(probe.clone()))
-            .collect()
-            .await;
+        let responses: Vec<Response> =
+            execute_stream(&self.node.schema, request.data(probe.clone()))
+                .collect()
+                .await;
         let mut plans = probe.take();
         // A probe yields nothing but errors.
         let errors: Vec<ServerError> = responses.into_iter().flat_map(|r| r.errors).collect();
@@ -424,12 +419,4 @@ impl Drop for Session {
             member.leave_pump();
         }
     }
-}
-
-fn coded(mut error: ServerError, code: &str) -> ServerError {
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
 }
