@@ -43,6 +43,9 @@ pub struct Options {
     /// Use the Redis bus at this URL; `None`: the in-process bus.
     pub redis_url: Option<String>,
     pub websocket: WebSocketConfig,
+    /// The response cache, on as in production.
+    pub response_cache_bytes: usize,
+    pub cache_max_age: Duration,
 }
 
 impl Default for Options {
@@ -52,6 +55,8 @@ impl Default for Options {
             scheduler_interval: Duration::from_secs(3600),
             redis_url: None,
             websocket: WebSocketConfig::default(),
+            response_cache_bytes: politmaster::DEFAULT_RESPONSE_CACHE_BYTES,
+            cache_max_age: politmaster::DEFAULT_CACHE_MAX_AGE,
         }
     }
 }
@@ -160,6 +165,8 @@ async fn start(
         scheduler_interval: options.scheduler_interval,
         public_url: "http://news.test".to_owned(),
         websocket: options.websocket,
+        response_cache_bytes: options.response_cache_bytes,
+        cache_max_age: options.cache_max_age,
     };
     let app = Application::build(settings)
         .await

@@ -29,9 +29,9 @@ pub mod graphql;
 pub mod http;
 
 pub use graphql::site::{PublisherConfig, SiteConfig};
-pub use http::Options;
 pub use http::shutdown::Shutdown;
 pub use http::ws::WebSocketConfig;
+pub use http::{DEFAULT_CACHE_MAX_AGE, DEFAULT_RESPONSE_CACHE_BYTES, Options};
 
 /// The whole HTTP application, serving `newsroom`, with the default site
 /// description.

@@ -67,10 +67,16 @@ struct Configuration {
 }
 
 fn configurations() -> Vec<Configuration> {
-    vec![Configuration {
-        name: "cold path",
-        env: Vec::new(),
-    }]
+    vec![
+        Configuration {
+            name: "cold path",
+            env: vec![("POLITMASTER_RESPONSE_CACHE_MB".into(), "0".into())],
+        },
+        Configuration {
+            name: "response cache",
+            env: Vec::new(),
+        },
+    ]
 }
 
 /// The read-path figures of one database and configuration.
@@ -408,6 +414,22 @@ fn render_targets(md: &mut String, measured: &[Measured]) {
                 );
             }
         }
+    }
+    if let Some(cached) = measured
+        .iter()
+        .find(|m| m.backend == "PostgreSQL" && m.configuration == "response cache")
+        && let Some(feed) = find(&cached.report.summaries(), Scenario::Feed, 32)
+    {
+        let _ = writeln!(
+            md,
+            "\nWith the response cache (target: feed at least 15,000 req/s): feed {:.0} req/s, {}.",
+            feed.rps,
+            if feed.rps >= 15_000.0 {
+                "met".to_owned()
+            } else {
+                format!("missed ({:.0} % of the rate)", feed.rps / 15_000.0 * 100.0)
+            }
+        );
     }
     let _ = writeln!(md);
 }

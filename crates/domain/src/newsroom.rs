@@ -259,6 +259,7 @@ impl Newsroom {
             updated_at: now,
         };
         self.store.insert_author(&author).await?;
+        self.bus.announce_change().await;
         Ok(author)
     }
 
@@ -291,6 +292,7 @@ impl Newsroom {
         }
         author.updated_at = clock::now();
         self.store.update_author(&author).await?;
+        self.bus.announce_change().await;
         Ok(author)
     }
 
@@ -442,7 +444,12 @@ impl Newsroom {
             scheduled_at: None,
             version: 1,
         };
-        self.store.insert_article(&article, &tags).await
+        let stored = self.store.insert_article(&article, &tags).await?;
+        // A draft is the desk's alone, but the tags it created are listed.
+        if !tags.is_empty() {
+            self.bus.announce_change().await;
+        }
+        Ok(stored)
     }
 
     pub async fn update_article(
@@ -580,6 +587,7 @@ impl Newsroom {
     pub async fn delete_article(&self, caller: &Caller, id: ArticleId) -> Result<ArticleId> {
         caller.require(Role::Admin)?;
         if self.store.delete_article(id).await? {
+            self.bus.announce_change().await;
             Ok(id)
         } else {
             Err(Error::NotFound("article"))
@@ -814,6 +822,7 @@ impl Newsroom {
             updated_at: now,
         };
         self.store.insert_live_blog(&blog).await?;
+        self.bus.announce_change().await;
         Ok(blog)
     }
 
@@ -850,6 +859,7 @@ impl Newsroom {
         }
         blog.updated_at = clock::now();
         self.store.update_live_blog(&blog, &[]).await?;
+        self.bus.announce_change().await;
         Ok(blog)
     }
 

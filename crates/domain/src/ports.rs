@@ -377,6 +377,31 @@ pub enum BusMessage {
     Lagged,
 }
 
+/// Small values every node can read back for a while: what one node learns
+/// that the others may be asked about (the documents of persisted
+/// queries). Best effort: a value may be gone (evicted, expired, the store
+/// down), and callers must cope.
+#[async_trait]
+pub trait SharedValues: Send + Sync + 'static {
+    async fn get(&self, key: &str) -> Option<String>;
+    async fn put(&self, key: &str, value: &str);
+}
+
+/// What caches of published content hear: that something changed, and
+/// roughly what. Nothing more is needed to drop what is stale, so events
+/// are not even decoded for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// An event was committed to this stream.
+    Stream(Stream),
+    /// Published content changed in a way no event records: an author
+    /// renamed, a live blog retitled, an article deleted, tags created.
+    Content,
+    /// News may have been lost (a reconnect, a slow listener): assume
+    /// that anything may have changed.
+    Unknown,
+}
+
 /// Carries committed events to every node. Best effort: delivery
 /// guarantees come from the log, which subscribers re-read on any doubt.
 #[async_trait]
@@ -390,4 +415,11 @@ pub trait EventBus: Send + Sync + 'static {
     /// Whether the bus is connected (for readiness); an in-process bus
     /// always is.
     fn is_connected(&self) -> bool;
+    /// Tells every node that published content changed without an event
+    /// ([`Change::Content`]). Best effort, like [`EventBus::publish`].
+    async fn announce_change(&self);
+    /// Every change on every node from now on: a [`Change::Stream`] for
+    /// each event published, the announcements, and [`Change::Unknown`]
+    /// whenever news may have been lost. Ends when the bus shuts down.
+    fn changes(&self) -> futures::stream::BoxStream<'static, Change>;
 }

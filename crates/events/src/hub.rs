@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use domain::events::{EventRecord, Stream};
-use domain::ports::BusMessage;
+use domain::ports::{BusMessage, Change};
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -63,6 +63,8 @@ struct Inner {
     channels: Mutex<Option<HashMap<Stream, Sender>>>,
     /// The generation of the last resync.
     resyncs: AtomicU64,
+    /// Every change, for caches; `None` once the hub is closed.
+    changes: Mutex<Option<broadcast::Sender<Change>>>,
 }
 
 impl Hub {
@@ -73,11 +75,13 @@ impl Hub {
 
     /// A hub with `capacity` events of buffer per stream (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
+        let (changes, _) = broadcast::channel(capacity.max(1));
         Hub {
             inner: Arc::new(Inner {
                 capacity: capacity.max(1),
                 channels: Mutex::new(Some(HashMap::new())),
                 resyncs: AtomicU64::new(0),
+                changes: Mutex::new(Some(changes)),
             }),
         }
     }
@@ -91,6 +95,12 @@ impl Hub {
     /// many there were. Synchronous and cheap: a stream nobody watches here
     /// costs one map lookup.
     pub fn publish(&self, record: Arc<EventRecord>) -> usize {
+        self.changed(Change::Stream(record.stream));
+        self.deliver(record)
+    }
+
+    /// [`Hub::publish`] for a bus that has told [`Hub::changes`] already.
+    pub fn deliver(&self, record: Arc<EventRecord>) -> usize {
         // Clone the sender out so that the lock is not held while `send`
         // wakes the waiting receivers, which for a big stream takes a while.
         let sender = self
@@ -109,6 +119,7 @@ impl Hub {
     /// after what is already in its buffer. Subscribers that arrive later
     /// are not told: they read the log anyway.
     pub fn resync(&self) {
+        self.changed(Change::Unknown);
         let generation = self.inner.resyncs.fetch_add(1, Ordering::SeqCst) + 1;
         let senders: Vec<Sender> = self
             .inner
@@ -154,11 +165,44 @@ impl Hub {
         .boxed()
     }
 
+    /// Tells the listeners of [`Hub::changes`]. Cheap with none: one send
+    /// into a channel nobody reads.
+    pub fn changed(&self, change: Change) {
+        if let Some(changes) = self.inner.changes().as_ref() {
+            // An error only means nobody listens.
+            let _ = changes.send(change);
+        }
+    }
+
+    /// Every change from now on (see `EventBus::changes`). A listener that
+    /// falls more than the buffer behind hears [`Change::Unknown`] in
+    /// place of what it missed.
+    pub fn changes(&self) -> BoxStream<'static, Change> {
+        let Some(receiver) = self
+            .inner
+            .changes()
+            .as_ref()
+            .map(broadcast::Sender::subscribe)
+        else {
+            return stream::empty().boxed();
+        };
+        stream::unfold(receiver, |mut receiver| async move {
+            let change = match receiver.recv().await {
+                Ok(change) => change,
+                Err(RecvError::Lagged(_)) => Change::Unknown,
+                Err(RecvError::Closed) => return None,
+            };
+            Some((change, receiver))
+        })
+        .boxed()
+    }
+
     /// Ends every subscription (once it has read what is buffered) and
     /// refuses new ones: the bus is shutting down.
     pub fn close(&self) {
         // Dropping the senders closes the channels.
         self.inner.channels().take();
+        self.inner.changes().take();
     }
 
     /// Whether anybody on this node watches `stream`.
@@ -200,6 +244,10 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Inner {
+    fn changes(&self) -> MutexGuard<'_, Option<broadcast::Sender<Change>>> {
+        self.changes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn channels(&self) -> MutexGuard<'_, Option<HashMap<Stream, Sender>>> {
         // The map stays consistent even if a holder panicked: every critical
         // section is a single insert, lookup or remove.

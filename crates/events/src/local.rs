@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::events::{EventRecord, Stream};
-use domain::ports::{BusMessage, EventBus};
+use domain::ports::{BusMessage, Change, EventBus};
 use futures::stream::BoxStream;
 
 use crate::hub::Hub;
@@ -53,5 +53,13 @@ impl EventBus for LocalBus {
 
     fn is_connected(&self) -> bool {
         true
+    }
+
+    async fn announce_change(&self) {
+        self.hub.changed(Change::Content);
+    }
+
+    fn changes(&self) -> BoxStream<'static, Change> {
+        self.hub.changes()
     }
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::events::{EventRecord, Stream};
-use domain::ports::{BusMessage, EventBus};
+use domain::ports::{BusMessage, Change, EventBus, SharedValues};
 use futures::stream::BoxStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -260,6 +260,32 @@ impl EventBus for RedisBus {
 
     fn is_connected(&self) -> bool {
         self.link.connected.load(Ordering::Acquire)
+    }
+
+    async fn announce_change(&self) {
+        // This node hears it at once; the others through Redis (or, if it
+        // is down, by the resync that follows the reconnect).
+        self.link.hub.changed(Change::Content);
+        if !*self.shutdown.borrow() {
+            self.link.announce_change().await;
+        }
+    }
+
+    fn changes(&self) -> BoxStream<'static, Change> {
+        self.link.hub.changes()
+    }
+}
+
+/// Persisted query documents, for every node of the deployment, under
+/// `{prefix}:values:`.
+#[async_trait]
+impl SharedValues for RedisBus {
+    async fn get(&self, key: &str) -> Option<String> {
+        self.link.get_value(key).await
+    }
+
+    async fn put(&self, key: &str, value: &str) {
+        self.link.put_value(key, value).await;
     }
 }
 

@@ -9,8 +9,9 @@ mod support;
 use std::sync::Arc;
 
 use domain::events::Stream;
-use domain::ports::{BusMessage, EventBus};
+use domain::ports::{BusMessage, Change, EventBus};
 use events::{Hub, LocalBus, RedisBus, STREAM_BUFFER};
+use futures::StreamExt;
 use support::{WAIT, blog, next, next_event, random_prefix, record, records, redis_url};
 
 struct Nodes {
@@ -93,7 +94,27 @@ contract!(
     a_subscriber_gets_its_own_stream_only,
     a_subscriber_that_never_reads_lags_while_others_continue,
     a_stream_has_a_channel_only_while_somebody_watches,
+    changes_of_every_stream_and_announcements_reach_every_node,
 );
+
+async fn changes_of_every_stream_and_announcements_reach_every_node(nodes: &Nodes) {
+    let mut changes = nodes.b.changes();
+    // Nobody on B subscribes to these streams: caches hear of them anyway.
+    let (one, two) = (blog(), blog());
+    nodes.a.publish(&[record(one, 1), record(two, 1)]).await;
+    nodes.a.announce_change().await;
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        let change = tokio::time::timeout(WAIT, changes.next())
+            .await
+            .expect("a change within the wait")
+            .expect("the bus is open");
+        heard.push(change);
+    }
+    for expected in [Change::Stream(one), Change::Stream(two), Change::Content] {
+        assert!(heard.contains(&expected), "{expected:?} not in {heard:?}");
+    }
+}
 
 async fn both_nodes_are_connected(nodes: &Nodes) {
     assert!(nodes.a.is_connected());

@@ -7,6 +7,6 @@ pub mod seed;
 pub mod settings;
 pub mod startup;
 
-pub use api::WebSocketConfig;
+pub use api::{DEFAULT_CACHE_MAX_AGE, DEFAULT_RESPONSE_CACHE_BYTES, WebSocketConfig};
 pub use settings::Settings;
 pub use startup::Application;

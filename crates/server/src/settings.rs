@@ -30,12 +30,19 @@ pub struct Settings {
     pub public_url: String,
     /// Keep-alive and timeouts of WebSocket connections.
     pub websocket: api::WebSocketConfig,
+    /// Bytes of anonymous query responses each node keeps (0: none).
+    pub response_cache_bytes: usize,
+    /// How long a response may be served from a cache without asking (the
+    /// node's, and HTTP caches' for anonymous `GET`s).
+    pub cache_max_age: std::time::Duration,
 }
 
 impl Settings {
     /// Reads `DATABASE_URL`, `REDIS_URL`, `POLITMASTER_BIND`,
     /// `POLITMASTER_REDIS_PREFIX`, `POLITMASTER_DEMO`,
-    /// `POLITMASTER_SCHEDULER_INTERVAL_MS` and `POLITMASTER_PUBLIC_URL`.
+    /// `POLITMASTER_SCHEDULER_INTERVAL_MS`, `POLITMASTER_PUBLIC_URL`,
+    /// `POLITMASTER_RESPONSE_CACHE_MB` and
+    /// `POLITMASTER_CACHE_MAX_AGE_SECONDS`.
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let database_url = var("DATABASE_URL");
@@ -52,6 +59,19 @@ impl Settings {
                 .context("POLITMASTER_SCHEDULER_INTERVAL_MS must be milliseconds")?,
             None => 5_000,
         };
+        let response_cache_mb: usize = match var("POLITMASTER_RESPONSE_CACHE_MB") {
+            Some(v) => v
+                .parse()
+                .context("POLITMASTER_RESPONSE_CACHE_MB must be a whole number of MiB (0: off)")?,
+            None => api::DEFAULT_RESPONSE_CACHE_BYTES >> 20,
+        };
+        let cache_max_age = match var("POLITMASTER_CACHE_MAX_AGE_SECONDS") {
+            Some(v) => std::time::Duration::from_secs(
+                v.parse()
+                    .context("POLITMASTER_CACHE_MAX_AGE_SECONDS must be whole seconds")?,
+            ),
+            None => api::DEFAULT_CACHE_MAX_AGE,
+        };
         Ok(Settings {
             database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             redis_url: var("REDIS_URL"),
@@ -64,6 +84,8 @@ impl Settings {
             scheduler_interval: std::time::Duration::from_millis(scheduler_ms),
             public_url: public_url(var("POLITMASTER_PUBLIC_URL"))?,
             websocket: api::WebSocketConfig::default(),
+            response_cache_bytes: response_cache_mb.saturating_mul(1 << 20),
+            cache_max_age,
         })
     }
 
@@ -93,6 +115,8 @@ impl fmt::Debug for Settings {
             .field("scheduler_interval", &self.scheduler_interval)
             .field("public_url", &self.public_url)
             .field("websocket", &self.websocket)
+            .field("response_cache_bytes", &self.response_cache_bytes)
+            .field("cache_max_age", &self.cache_max_age)
             .finish()
     }
 }

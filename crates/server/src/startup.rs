@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 use domain::Newsroom;
-use domain::ports::EventBus;
+use domain::ports::{EventBus, SharedValues};
 use events::{LocalBus, RedisBus};
 use persistence::Database;
 
@@ -33,27 +33,38 @@ pub enum Bus {
 /// Connects to the configured database and bus, brings the schema up to
 /// date and seeds what start-up should seed.
 pub async fn open_newsroom(settings: &Settings, bus: Bus) -> anyhow::Result<Newsroom> {
+    Ok(open(settings, bus).await?.0)
+}
+
+/// [`open_newsroom`], and the values shared between nodes (Redis), if any.
+async fn open(
+    settings: &Settings,
+    bus: Bus,
+) -> anyhow::Result<(Newsroom, Option<Arc<dyn SharedValues>>)> {
     settings.prepare_storage()?;
     let database = Database::connect(&settings.database_url)
         .await
         .with_context(|| format!("cannot open database {}", redact(&settings.database_url)))?;
     database.migrate().await.context("migrations failed")?;
-    let bus: Arc<dyn EventBus> = match (&settings.redis_url, bus) {
-        (Some(url), Bus::Configured) => {
-            // A configured Redis that cannot be reached is an error, never a
-            // quiet fall-back: other nodes would silently stop hearing us.
-            let redis = RedisBus::connect(url, &settings.redis_prefix)
-                .await
-                .with_context(|| format!("cannot connect to Redis {}", redact(url)))?;
-            Arc::new(redis)
-        }
-        _ => Arc::new(LocalBus::new()),
-    };
+    let (bus, shared): (Arc<dyn EventBus>, Option<Arc<dyn SharedValues>>) =
+        match (&settings.redis_url, bus) {
+            (Some(url), Bus::Configured) => {
+                // A configured Redis that cannot be reached is an error,
+                // never a quiet fall-back: other nodes would silently stop
+                // hearing us.
+                let redis = RedisBus::connect(url, &settings.redis_prefix)
+                    .await
+                    .with_context(|| format!("cannot connect to Redis {}", redact(url)))?;
+                let redis = Arc::new(redis);
+                (redis.clone(), Some(redis))
+            }
+            _ => (Arc::new(LocalBus::new()), None),
+        };
     let newsroom = Newsroom::new(Arc::new(database), bus);
     seed::sections(&newsroom)
         .await
         .context("seeding sections failed")?;
-    Ok(newsroom)
+    Ok((newsroom, shared))
 }
 
 /// Pending connections the kernel queues for us. The default of 128 drops
@@ -78,12 +89,13 @@ const SOCKET_DRAIN: Duration = Duration::from_secs(5);
 pub struct Application {
     listener: TcpListener,
     newsroom: Newsroom,
+    shared_values: Option<Arc<dyn SharedValues>>,
     settings: Settings,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let newsroom = open_newsroom(&settings, Bus::Configured).await?;
+        let (newsroom, shared_values) = open(&settings, Bus::Configured).await?;
         if settings.seed_demo && seed::is_empty(&newsroom).await? {
             let report = seed::demo(&newsroom)
                 .await
@@ -95,6 +107,7 @@ impl Application {
         Ok(Application {
             listener,
             newsroom,
+            shared_values,
             settings,
         })
     }
@@ -132,6 +145,9 @@ impl Application {
                 site,
                 shutdown: sockets.clone(),
                 websocket: self.settings.websocket,
+                response_cache_bytes: self.settings.response_cache_bytes,
+                cache_max_age: self.settings.cache_max_age,
+                shared_values: self.shared_values,
             },
         );
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");

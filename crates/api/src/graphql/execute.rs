@@ -24,6 +24,7 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 
 use crate::graphql::ApiSchema;
+use crate::graphql::cache::ResponseCache;
 use crate::graphql::documents::{Documents, Prepared, nul_error, variables_have_nul};
 use crate::graphql::errors::{classify_response, to_graphql};
 use crate::graphql::loaders::Loaders;
@@ -42,6 +43,13 @@ pub async fn execute(schema: &ApiSchema, mut request: Request, caller: Caller) -
         .data(Loaders::new(newsroom.clone(), caller.clone(), true))
         .data(caller);
     let mut response = schema.execute(request).await;
+    if order.is_mutation()
+        && let Some(cache) = schema.data::<Arc<ResponseCache>>()
+    {
+        // Before the response goes out: whoever made the write must never
+        // read a page from before it on this node.
+        cache.flush();
+    }
     order.apply(schema, &mut response);
     classify_response(response)
 }
@@ -112,6 +120,11 @@ struct Order {
 }
 
 impl Order {
+    fn is_mutation(&self) -> bool {
+        crate::graphql::operation_type(&self.prepared.document, self.operation_name.as_deref())
+            == Some(async_graphql::parser::types::OperationType::Mutation)
+    }
+
     fn apply(&self, schema: &ApiSchema, response: &mut Response) {
         if let Some(types) = schema.data::<Types>() {
             order::reorder(

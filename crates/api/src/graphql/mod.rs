@@ -10,6 +10,7 @@ pub mod article;
 pub mod author;
 pub mod batch;
 pub mod breaking;
+pub mod cache;
 pub mod connection;
 pub mod context;
 pub mod documents;
@@ -22,6 +23,7 @@ pub mod loaders;
 pub mod media;
 pub mod node;
 pub mod order;
+pub mod persisted;
 pub mod section;
 pub mod site;
 pub mod subscription;
@@ -91,13 +93,24 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     .limit_complexity(MAX_COMPLEXITY)
 }
 
-/// The executable schema, serving `newsroom`.
+/// The executable schema, serving `newsroom`, with no response cache.
 pub fn schema(newsroom: Newsroom, site: SiteConfig) -> ApiSchema {
+    let no_cache = cache::ResponseCache::new(0, std::time::Duration::ZERO);
+    schema_with(newsroom, site, no_cache)
+}
+
+/// The executable schema, whose writes make `cache` drop what it holds.
+pub fn schema_with(
+    newsroom: Newsroom,
+    site: SiteConfig,
+    cache: std::sync::Arc<cache::ResponseCache>,
+) -> ApiSchema {
     builder()
         .data(newsroom)
         .data(site)
         .data(documents::Documents::default())
         .data(order::Types::from_sdl(&sdl()))
+        .data(cache)
         .finish()
 }
 

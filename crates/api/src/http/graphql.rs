@@ -11,14 +11,16 @@ use async_graphql::Variables;
 use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue, UPGRADE};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue, IF_NONE_MATCH, UPGRADE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
+use bytes::Bytes;
 use domain::Caller;
 use serde::Deserialize;
 
+use crate::graphql::cache;
 use crate::graphql::errors::code;
-use crate::graphql::execute::prepare;
+use crate::graphql::execute::{execute, prepare};
 use crate::http::negotiate::{BodyKind, MediaType, body_kind, operation_type, response_media_type};
 use crate::http::{AppState, MAX_BODY_BYTES, auth, reply, ws};
 
@@ -38,11 +40,11 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Response {
         Ok(Query(params)) => params,
         Err(rejection) => return reply::bad_request(media, rejection.body_text()),
     };
-    let request = match params.into_request() {
+    let request = match params.into_raw() {
         Ok(request) => request,
         Err(message) => return reply::bad_request(media, message),
     };
-    execute(&state, Method::GET, media, caller, request).await
+    serve(&state, Method::GET, media, caller, request, &parts.headers).await
 }
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -79,11 +81,11 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let request = match kind {
         BodyKind::Json => json_request(&bytes),
         BodyKind::Graphql => String::from_utf8(bytes.to_vec())
-            .map(async_graphql::Request::new)
+            .map(RawRequest::document)
             .map_err(|_| "the request body is not UTF-8".to_owned()),
     };
     match request {
-        Ok(request) => execute(&state, Method::POST, media, caller, request).await,
+        Ok(request) => serve(&state, Method::POST, media, caller, request, &headers).await,
         Err(message) => reply::bad_request(media, message),
     }
 }
@@ -108,43 +110,113 @@ fn not_acceptable() -> Response {
     )
 }
 
-async fn execute(
+/// Runs a request: its document (sent, or persisted), refused by
+/// operation type where HTTP says so, answered from the response cache
+/// when an anonymous reader asks what another asked before.
+async fn serve(
     state: &AppState,
     method: Method,
     media: MediaType,
     caller: Caller,
-    request: async_graphql::Request,
+    raw: RawRequest,
+    headers: &HeaderMap,
 ) -> Response {
+    let query = match state
+        .persisted
+        .resolve(raw.query, raw.extensions.as_ref())
+        .await
+    {
+        Ok(query) => query,
+        Err(error) => return reply::refused_request(media, error),
+    };
+    let mut request = async_graphql::Request::new(query).variables(raw.variables);
+    request.operation_name = raw.operation_name;
     // Looking at the document here lets us refuse by operation type before
     // running anything; it is parsed once per node and kept (see
     // `graphql::documents`). A document that does not parse or is refused
     // is left for the executor to report.
-    if let Ok(prepared) = prepare(&state.schema, &request.query) {
-        match operation_type(&prepared.document, request.operation_name.as_deref()) {
-            Some(OperationType::Mutation) if method == Method::GET => {
-                let mut reply = reply::request_error(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    media,
-                    code::BAD_USER_INPUT,
-                    "mutations must be sent with POST",
-                );
-                reply
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("POST"));
-                return reply;
-            }
-            Some(OperationType::Subscription) => {
-                let refused = reply::refused(
-                    "subscriptions are served over WebSocket: GET /graphql with \
-                     `Upgrade: websocket`",
-                );
-                return reply::graphql(media, refused);
-            }
-            _ => {}
+    let prepared = prepare(&state.schema, &request.query).ok();
+    let kind = prepared
+        .as_ref()
+        .and_then(|p| operation_type(&p.document, request.operation_name.as_deref()));
+    match kind {
+        Some(OperationType::Mutation) if method == Method::GET => {
+            let mut reply = reply::request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                code::BAD_USER_INPUT,
+                "mutations must be sent with POST",
+            );
+            reply
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return reply;
+        }
+        Some(OperationType::Subscription) => {
+            let refused = reply::refused(
+                "subscriptions are served over WebSocket: GET /graphql with \
+                 `Upgrade: websocket`",
+            );
+            return reply::graphql(media, refused);
+        }
+        _ => {}
+    }
+    let anonymous = caller.principal().is_none();
+    let (Some(prepared), Some(OperationType::Query), true) = (prepared, kind, anonymous) else {
+        let response = execute(&state.schema, request, caller).await;
+        let mut reply = reply::graphql(media, response);
+        if !anonymous {
+            reply::private(&mut reply);
+        }
+        return reply;
+    };
+    let key = cache::key(
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+    );
+    let http = reply::HttpCaching {
+        method: &method,
+        if_none_match: headers.get(IF_NONE_MATCH),
+        max_age: state.max_age,
+    };
+    if let Some(cached) = state.cache.get(&key) {
+        return reply::cached(media, &cached, &http);
+    }
+    let topics = cache::topics(&prepared.document, request.operation_name.as_deref());
+    let stamp = state.cache.stamp();
+    let response = execute(&state.schema, request, caller).await;
+    // Only what is complete is kept: a response with errors may be a
+    // passing failure, and its status depends on the media type.
+    if !response.errors.is_empty() {
+        return reply::graphql(media, response);
+    }
+    match serde_json::to_vec(&response) {
+        Ok(body) if body.len() <= reply::MAX_RESPONSE_BYTES => {
+            let cached = state.cache.put(key, Bytes::from(body), topics, stamp);
+            reply::cached(media, &cached, &http)
+        }
+        _ => reply::graphql(media, response),
+    }
+}
+
+/// A request as sent, before its document is known: `query` may be left
+/// out for a persisted one.
+#[derive(Debug, Default)]
+struct RawRequest {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Variables,
+    extensions: Option<serde_json::Value>,
+}
+
+impl RawRequest {
+    fn document(query: String) -> Self {
+        RawRequest {
+            query: Some(query),
+            ..RawRequest::default()
         }
     }
-    let response = crate::graphql::execute::execute(&state.schema, request, caller).await;
-    reply::graphql(media, response)
 }
 
 /// `GET /graphql` parameters; `variables` and `extensions` are JSON text.
@@ -158,10 +230,7 @@ struct GetParams {
 }
 
 impl GetParams {
-    fn into_request(self) -> Result<async_graphql::Request, String> {
-        let query = self
-            .query
-            .ok_or("the `query` parameter is missing".to_owned())?;
+    fn into_raw(self) -> Result<RawRequest, String> {
         let parse_json = |name: &str, text: Option<String>| {
             text.map(|t| {
                 serde_json::from_str(&t)
@@ -171,14 +240,17 @@ impl GetParams {
         };
         let variables = parse_json("variables", self.variables)?;
         let extensions = parse_json("extensions", self.extensions)?;
-        build_request(query, self.operation_name, variables, extensions)
+        if self.query.is_none() && extensions.is_none() {
+            return Err("the `query` parameter is missing".to_owned());
+        }
+        build_request(self.query, self.operation_name, variables, extensions)
     }
 }
 
 /// Reads a JSON POST body. Checked field by field, so that the message
 /// names what is wrong ("`variables` must be an object") rather than
 /// quoting a deserialiser.
-fn json_request(body: &[u8]) -> Result<async_graphql::Request, String> {
+fn json_request(body: &[u8]) -> Result<RawRequest, String> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
     let serde_json::Value::Object(mut fields) = value else {
@@ -189,7 +261,8 @@ fn json_request(body: &[u8]) -> Result<async_graphql::Request, String> {
         });
     };
     let query = match fields.remove("query") {
-        Some(serde_json::Value::String(query)) => query,
+        Some(serde_json::Value::String(query)) => Some(query),
+        None | Some(serde_json::Value::Null) if fields.contains_key("extensions") => None,
         Some(_) => return Err("`query` must be a string".to_owned()),
         None => return Err("the request has no `query`".to_owned()),
     };
@@ -207,22 +280,27 @@ fn json_request(body: &[u8]) -> Result<async_graphql::Request, String> {
 }
 
 fn build_request(
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Value>,
     extensions: Option<serde_json::Value>,
-) -> Result<async_graphql::Request, String> {
+) -> Result<RawRequest, String> {
     let variables = match variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
         Some(_) => return Err("`variables` must be an object".to_owned()),
     };
-    if extensions.is_some_and(|e| !e.is_null() && !e.is_object()) {
-        return Err("`extensions` must be an object".to_owned());
-    }
-    let mut request = async_graphql::Request::new(query).variables(variables);
-    request.operation_name = operation_name.filter(|name| !name.is_empty());
-    Ok(request)
+    let extensions = match extensions {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value @ serde_json::Value::Object(_)) => Some(value),
+        Some(_) => return Err("`extensions` must be an object".to_owned()),
+    };
+    Ok(RawRequest {
+        query,
+        operation_name: operation_name.filter(|name| !name.is_empty()),
+        variables,
+        extensions,
+    })
 }
 
 #[cfg(test)]
@@ -252,6 +330,9 @@ mod tests {
         assert!(json_request(br#"{"query":"{a}","variables":null}"#).is_ok());
         let request = json_request(br#"{"query":"{a}","variables":{"n":1}}"#).unwrap();
         assert_eq!(request.variables.len(), 1);
+        // A persisted query may leave the document out.
+        let persisted = br#"{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"ab"}}}"#;
+        assert!(json_request(persisted).unwrap().query.is_none());
         let err = json_request(br#"{"query":"{a}","variables":[1]}"#).unwrap_err();
         assert!(err.contains("variables"));
     }
@@ -264,13 +345,13 @@ mod tests {
             operation_name: None,
             extensions: None,
         };
-        assert_eq!(params.into_request().unwrap().variables.len(), 1);
+        assert_eq!(params.into_raw().unwrap().variables.len(), 1);
         let params = GetParams {
             query: Some("{a}".into()),
             variables: Some("{nope".into()),
             operation_name: None,
             extensions: None,
         };
-        assert!(params.into_request().unwrap_err().contains("variables"));
+        assert!(params.into_raw().unwrap_err().contains("variables"));
     }
 }

@@ -9,6 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::graphql::cache::CacheCounts;
 use crate::http::AppState;
 use crate::http::ws::pump::PumpCounts;
 use crate::http::ws::render::RenderCounts;
@@ -34,6 +35,7 @@ impl HttpMetrics {
         websockets: usize,
         subscriptions: RenderCounts,
         pumps: PumpCounts,
+        cache: CacheCounts,
     ) -> String {
         let mut out = String::new();
         out.push_str(
@@ -67,7 +69,19 @@ impl HttpMetrics {
              politmaster_subscription_pumped {pumped}\n\
              # HELP politmaster_subscription_handbacks_total Subscribers a pump handed back to their connection (a busy socket, or a pump that stopped), to catch up from the log.\n\
              # TYPE politmaster_subscription_handbacks_total counter\n\
-             politmaster_subscription_handbacks_total {handbacks}\n",
+             politmaster_subscription_handbacks_total {handbacks}\n\
+             # HELP politmaster_response_cache_hits_total Anonymous queries answered from the response cache.\n\
+             # TYPE politmaster_response_cache_hits_total counter\n\
+             politmaster_response_cache_hits_total {hits}\n\
+             # HELP politmaster_response_cache_misses_total Anonymous queries the response cache could not answer.\n\
+             # TYPE politmaster_response_cache_misses_total counter\n\
+             politmaster_response_cache_misses_total {misses}\n\
+             # HELP politmaster_response_cache_bytes Bytes the response cache holds.\n\
+             # TYPE politmaster_response_cache_bytes gauge\n\
+             politmaster_response_cache_bytes {cache_bytes}\n",
+            hits = cache.hits,
+            misses = cache.misses,
+            cache_bytes = cache.bytes,
             renders = subscriptions.renders,
             deliveries = subscriptions.deliveries,
             pumped = pumps.subscribers,
@@ -93,6 +107,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             state.shutdown.open_connections(),
             state.renders.counts(),
             state.pumps.counts(),
+            state.cache.counts(),
         ),
     )
         .into_response()
@@ -116,7 +131,12 @@ mod tests {
             subscribers: 5,
             handbacks: 1,
         };
-        let text = metrics.render(42, 3, counts, pumps);
+        let cache = CacheCounts {
+            hits: 7,
+            misses: 2,
+            bytes: 1024,
+        };
+        let text = metrics.render(42, 3, counts, pumps, cache);
         assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
         assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
         assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
@@ -125,6 +145,8 @@ mod tests {
         assert!(text.contains("politmaster_subscription_renders_total 2\n"));
         assert!(text.contains("politmaster_subscription_deliveries_total 400\n"));
         assert!(text.contains("politmaster_subscription_pumped 5\n"));
-        assert!(text.ends_with("politmaster_subscription_handbacks_total 1\n"));
+        assert!(text.contains("politmaster_subscription_handbacks_total 1\n"));
+        assert!(text.contains("politmaster_response_cache_hits_total 7\n"));
+        assert!(text.ends_with("politmaster_response_cache_bytes 1024\n"));
     }
 }

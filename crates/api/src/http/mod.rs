@@ -18,15 +18,18 @@ use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::State;
 use axum::http::Method;
-use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::middleware;
 use axum::response::Html;
 use axum::routing::get;
 use domain::Newsroom;
+use domain::ports::SharedValues;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::graphql::cache::ResponseCache;
+use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::{self as gql, ApiSchema, site::SiteConfig};
 use crate::http::metrics::HttpMetrics;
 use crate::http::shutdown::Shutdown;
@@ -50,12 +53,18 @@ pub struct AppState {
     pub renders: Arc<RenderCache>,
     /// The pumps of the streams WebSocket subscribers follow.
     pub pumps: Arc<Pumps>,
+    /// Anonymous query responses (see [`crate::graphql::cache`]).
+    pub cache: Arc<ResponseCache>,
+    /// Documents of persisted queries.
+    pub persisted: Arc<PersistedQueries>,
+    /// How long HTTP caches may keep an anonymous `GET` response.
+    pub max_age: Duration,
     graphiql: Arc<str>,
 }
 
 /// How the router is set up; [`Default`] is fine for everything but a
 /// server that shuts down gracefully (see [`Shutdown`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct Options {
     /// What the `site` query shows.
     pub site: SiteConfig,
@@ -63,10 +72,55 @@ pub struct Options {
     pub shutdown: Shutdown,
     /// Keep-alive and timeouts of WebSocket connections.
     pub websocket: WebSocketConfig,
+    /// Bytes of anonymous query responses kept (0: no response cache).
+    pub response_cache_bytes: usize,
+    /// How long a response may be served from a cache without asking: the
+    /// node's own cache (alerts expire with time, not with an event) and,
+    /// for anonymous `GET`s, HTTP caches (`Cache-Control: max-age`).
+    pub cache_max_age: Duration,
+    /// Where persisted query documents are shared between nodes (Redis);
+    /// `None`: each node keeps its own.
+    pub shared_values: Option<Arc<dyn SharedValues>>,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            site: SiteConfig::default(),
+            shutdown: Shutdown::default(),
+            websocket: WebSocketConfig::default(),
+            response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
+            cache_max_age: DEFAULT_CACHE_MAX_AGE,
+            shared_values: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("site", &self.site)
+            .field("websocket", &self.websocket)
+            .field("response_cache_bytes", &self.response_cache_bytes)
+            .field("cache_max_age", &self.cache_max_age)
+            .field("shared_values", &self.shared_values.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The response cache's default size.
+pub const DEFAULT_RESPONSE_CACHE_BYTES: usize = 64 << 20;
+/// How long cached responses are served without asking, by default.
+pub const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(5);
+/// Bytes of persisted query documents each node keeps.
+const PERSISTED_BYTES: usize = 8 << 20;
+
 pub fn router(newsroom: Newsroom, options: Options) -> Router {
-    let schema = gql::schema(newsroom.clone(), options.site);
+    let cache = ResponseCache::new(options.response_cache_bytes, options.cache_max_age);
+    if cache.enabled() {
+        cache.follow(newsroom.bus().changes());
+    }
+    let schema = gql::schema_with(newsroom.clone(), options.site, cache.clone());
     let renders = RenderCache::new();
     let state = AppState {
         pumps: Pumps::new(schema.clone(), newsroom.clone(), renders.clone()),
@@ -76,6 +130,12 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         shutdown: options.shutdown,
         websocket: options.websocket,
         renders,
+        cache,
+        persisted: Arc::new(PersistedQueries::new(
+            PERSISTED_BYTES,
+            options.shared_values,
+        )),
+        max_age: options.cache_max_age,
         graphiql: GraphiQLSource::build()
             .endpoint("/graphql")
             .subscription_endpoint("/graphql")
@@ -89,7 +149,8 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT, IF_NONE_MATCH])
+        .expose_headers([ETAG])
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))

@@ -3,12 +3,15 @@
 //! (`{"errors":[{"message","extensions":{"code"}}]}` at the least), so a
 //! client has one format to read whatever went wrong.
 
+use std::time::Duration;
+
 use async_graphql::ServerError;
-use axum::http::header::{CONTENT_TYPE, HeaderValue};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, VARY};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::graphql::cache::Cached;
 use crate::graphql::errors::{self, code};
 use crate::http::negotiate::MediaType;
 
@@ -58,6 +61,67 @@ pub fn graphql(media: MediaType, response: async_graphql::Response) -> Response 
     let mut reply = json(status, media, body);
     reply.headers_mut().extend(extra_headers);
     reply
+}
+
+/// Answers a request refused before its document was known (a persisted
+/// query this node does not know, a hash that does not match).
+pub fn refused_request(media: MediaType, error: ServerError) -> Response {
+    let status = status_for(media, false);
+    errors_response(status, media, vec![error])
+}
+
+/// Marks a response as for its caller alone: no cache may keep it.
+pub fn private(reply: &mut Response) {
+    reply
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
+/// What the request says about caching, for [`cached`].
+pub struct HttpCaching<'a> {
+    pub method: &'a Method,
+    pub if_none_match: Option<&'a HeaderValue>,
+    /// How long HTTP caches may keep an anonymous `GET` response.
+    pub max_age: Duration,
+}
+
+/// Answers from a response fit for every reader (anonymous, complete).
+/// To a `GET` it adds what HTTP caches need: `Cache-Control: public`, a
+/// strong `ETag` (the same bytes give the same tag on every node), and
+/// `304 Not Modified` when the client already holds those bytes. It varies
+/// by `Accept` (the content type) and `Authorization` (a token holder may
+/// see drafts).
+pub fn cached(media: MediaType, cached: &Cached, http: &HttpCaching<'_>) -> Response {
+    let get = *http.method == Method::GET;
+    let mut headers = HeaderMap::new();
+    headers.insert(VARY, HeaderValue::from_static("Accept, Authorization"));
+    if get {
+        if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
+            headers.insert(ETAG, etag);
+        }
+        let cache_control = format!("public, max-age={}", http.max_age.as_secs());
+        if let Ok(value) = HeaderValue::from_str(&cache_control) {
+            headers.insert(CACHE_CONTROL, value);
+        }
+        if http
+            .if_none_match
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| matches_etag(tags, &cached.etag))
+        {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    (StatusCode::OK, headers, cached.body.clone()).into_response()
+}
+
+/// `If-None-Match`: a list of entity tags, or `*`. The weak comparison of
+/// RFC 9110 applies to it: `W/"x"` matches `"x"`.
+fn matches_etag(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 /// Answers a request that never reached the executor: bad HTTP, a bad
@@ -157,6 +221,14 @@ pub fn refused(message: &str) -> async_graphql::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags_match() {
+        assert!(matches_etag("\"a\"", "\"a\""));
+        assert!(matches_etag("\"b\", W/\"a\"", "\"a\""));
+        assert!(matches_etag("*", "\"a\""));
+        assert!(!matches_etag("\"b\"", "\"a\""));
+    }
 
     #[test]
     fn request_errors_are_400_only_for_the_spec_media_type() {

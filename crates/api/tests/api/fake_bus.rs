@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::events::{EventRecord, Stream};
-use domain::ports::{BusMessage, EventBus};
+use domain::ports::{BusMessage, Change, EventBus};
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::stream::{BoxStream, StreamExt};
 
@@ -87,5 +87,11 @@ impl EventBus for FakeBus {
 
     fn is_connected(&self) -> bool {
         self.connected.load(Ordering::SeqCst)
+    }
+
+    async fn announce_change(&self) {}
+
+    fn changes(&self) -> BoxStream<'static, Change> {
+        futures::stream::empty().boxed()
     }
 }

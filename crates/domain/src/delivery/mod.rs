@@ -372,6 +372,12 @@ mod tests {
         fn is_connected(&self) -> bool {
             true
         }
+
+        async fn announce_change(&self) {}
+
+        fn changes(&self) -> BoxStream<'static, crate::ports::Change> {
+            futures::stream::empty().boxed()
+        }
     }
 
     fn record(seq: i64) -> EventRecord {

@@ -22,12 +22,16 @@ use std::time::{Duration, Instant};
 use ::redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use ::redis::{AsyncConnectionConfig, Client, Msg, RedisError, Value};
 use domain::events::{EventRecord, Stream};
+use domain::ports::Change;
 use futures::StreamExt;
 use tokio::sync::{Notify, watch};
 
 use super::publish::Outgoing;
 use super::{BusError, RedisBusConfig};
 use crate::hub::Hub;
+
+/// The suffix of the change notices' channel (see [`Link::change_channel`]).
+const CHANGES: &str = "~changes";
 
 /// What the node shares between the bus handle and its background task.
 pub(super) struct Link {
@@ -170,23 +174,34 @@ impl Link {
         *lock(&self.publisher) = None;
     }
 
+    /// The channel of change notices: under the events' prefix, so that
+    /// the one pattern subscription hears it, with a name no stream key
+    /// can have.
+    pub(super) fn change_channel(&self) -> String {
+        format!("{}{CHANGES}", self.channel_base)
+    }
+
     /// Hands a message from Redis to the local subscribers of its stream.
     fn deliver(&self, message: &Msg) {
         let channel = message.get_channel_name();
-        let Some(stream) = channel
-            .strip_prefix(&self.channel_base)
-            .and_then(Stream::parse_key)
-        else {
+        let suffix = channel.strip_prefix(&self.channel_base);
+        if suffix == Some(CHANGES) {
+            self.hub.changed(Change::Content);
+            return;
+        }
+        let Some(stream) = suffix.and_then(Stream::parse_key) else {
             tracing::warn!(channel, "message on an unknown channel dropped");
             return;
         };
+        // Caches hear of every stream's events, decoded or not.
+        self.hub.changed(Change::Stream(stream));
         // Decoding costs; a stream nobody here watches is not worth it.
         if !self.hub.is_watched(&stream) {
             return;
         }
         match serde_json::from_slice::<EventRecord>(message.get_payload_bytes()) {
             Ok(record) if record.stream == stream => {
-                self.hub.publish(Arc::new(record));
+                self.hub.deliver(Arc::new(record));
             }
             Ok(record) => tracing::warn!(
                 channel,

@@ -12,6 +12,10 @@ use domain::events::EventRecord;
 
 use super::link::{Link, lock};
 
+/// How long Redis keeps a shared value: a week, renewed whenever a node
+/// stores it again.
+const VALUE_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
 /// An encoded event, ready for `PUBLISH`.
 pub(super) struct Outgoing {
     channel: String,
@@ -44,6 +48,69 @@ impl Link {
             })
             .collect();
         self.send(batch).await;
+    }
+
+    /// Tells the other nodes that content changed without an event. Not
+    /// kept for after a reconnect: the nodes that missed it resync, and a
+    /// resync drops every cache anyway.
+    pub(super) async fn announce_change(&self) {
+        let publisher = lock(&self.publisher).clone();
+        let Some(publisher) = publisher else {
+            return;
+        };
+        let notice = Outgoing {
+            channel: self.change_channel(),
+            payload: Vec::new(),
+        };
+        match self.try_publish(publisher.connection, &[notice]).await {
+            Ok(()) => {}
+            Err(Failure::Refused(error)) => {
+                tracing::error!(%error, "Redis refused a change notice");
+            }
+            Err(Failure::Connection(error)) => {
+                tracing::warn!(%error, "a change notice was not sent; other nodes will resync");
+                self.session_failed(publisher.session);
+            }
+        }
+    }
+
+    /// A shared value, if Redis holds it and answers in time.
+    pub(super) async fn get_value(&self, key: &str) -> Option<String> {
+        let mut connection = lock(&self.publisher).clone()?.connection;
+        let mut get = ::redis::cmd("GET");
+        get.arg(self.value_key(key));
+        let command = get.query_async::<Option<String>>(&mut connection);
+        match tokio::time::timeout(self.config.publish_timeout, command).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "reading a shared value from Redis failed");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Stores a shared value for [`VALUE_TTL_SECONDS`]; best effort.
+    pub(super) async fn put_value(&self, key: &str, value: &str) {
+        let Some(publisher) = lock(&self.publisher).clone() else {
+            return;
+        };
+        let mut connection = publisher.connection;
+        let mut set = ::redis::cmd("SET");
+        set.arg(self.value_key(key))
+            .arg(value)
+            .arg("EX")
+            .arg(VALUE_TTL_SECONDS);
+        let command = set.query_async::<()>(&mut connection);
+        match tokio::time::timeout(self.config.publish_timeout, command).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "storing a shared value in Redis failed"),
+            Err(_) => tracing::warn!("storing a shared value in Redis timed out"),
+        }
+    }
+
+    fn value_key(&self, key: &str) -> String {
+        format!("{}:values:{key}", self.config.channel_prefix)
     }
 
     async fn send(&self, mut batch: Vec<Outgoing>) {
