@@ -46,6 +46,10 @@ impl Database {
     pub async fn connect(url: &str) -> Result<Database> {
         let mut options = ConnectOptions::new(url);
         options.sqlx_logging(false);
+        // sqlx pings a connection every time it is taken from the pool by
+        // default: a round trip more per statement, to find a connection
+        // that died while idle. Only one idle for a while can have.
+        options.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
         // On SQLite, sqlx turns `foreign_keys` on for every connection; the
         // cascades and SET NULLs of the schema (and the tests) rely on it.
         if url.starts_with("sqlite:") {
@@ -133,6 +137,9 @@ impl Database {
             .db()
     }
 }
+
+/// How long a pooled connection may sit idle before it is pinged when taken.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 /// How much of a SQLite file reads may map into memory. Address space,
 /// not memory: pages are shared with the OS cache.

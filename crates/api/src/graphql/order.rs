@@ -16,7 +16,9 @@
 //! `__typename` if it was selected, or else is the implementing type whose
 //! collected fields are exactly the object's keys.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, OperationType, Selection,
@@ -157,6 +159,7 @@ pub fn reorder(
         types,
         doc,
         variables,
+        plans: RefCell::new(HashMap::new()),
     };
     walker.value(data, root, &[&operation.selection_set.node]);
 }
@@ -165,88 +168,102 @@ struct Walker<'a> {
     types: &'a Types,
     doc: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// The plan of each selection (by the identity of its selection sets)
+    /// for each runtime type, made once per response: the twenty cards of
+    /// a page share one.
+    plans: RefCell<HashMap<PlanKey, Rc<Plan<'a>>>>,
 }
+
+/// A selection (its selection sets, by address) and the runtime type.
+type PlanKey = (Vec<usize>, String);
 
 /// The fields of one response key, in the order they were met.
 type Grouped<'a> = Vec<(&'a Name, Vec<&'a Field>)>;
+
+/// How to order (and descend into) an object of one type selected one way.
+struct Plan<'a> {
+    /// Response keys, in order.
+    keys: Vec<&'a Name>,
+    /// For each key with a selection of its own: its type and selection.
+    below: Vec<Option<(&'a str, Vec<&'a SelectionSet>)>>,
+}
 
 impl<'a> Walker<'a> {
     /// Orders `value` (an object, a list of them, or a leaf), whose static
     /// type is `ty`, selected by `sets`.
     fn value(&self, value: &mut Value, ty: &str, sets: &[&'a SelectionSet]) {
         match value {
-            Value::Object(_) => {
-                let mut memo = HashMap::new();
-                self.object(value, ty, sets, &mut memo);
-            }
+            Value::Object(_) => self.object(value, ty, sets),
             Value::List(items) => {
-                // Items of one list share their selection: their grouping is
-                // computed once per runtime type.
-                let mut memo = HashMap::new();
                 for item in items {
-                    match item {
-                        Value::Object(_) => self.object(item, ty, sets, &mut memo),
-                        Value::List(_) => self.value(item, ty, sets),
-                        _ => {}
-                    }
+                    self.value(item, ty, sets);
                 }
             }
             _ => {}
         }
     }
 
-    fn object<'m>(
-        &self,
-        value: &mut Value,
-        static_type: &str,
-        sets: &[&'a SelectionSet],
-        memo: &'m mut HashMap<String, Grouped<'a>>,
-    ) {
+    fn object(&self, value: &mut Value, static_type: &str, sets: &[&'a SelectionSet]) {
         let Value::Object(map) = value else {
             return;
         };
         let Some(runtime) = self.runtime_type(map, static_type, sets) else {
             return;
         };
-        if !memo.contains_key(&runtime) {
-            let mut grouped = Grouped::new();
-            let mut visited = HashSet::new();
-            for set in sets {
-                self.collect(&runtime, set, &mut grouped, &mut visited);
-            }
-            memo.insert(runtime.clone(), grouped);
-        }
-        let grouped = &memo[&runtime];
-        let rank: HashMap<&str, usize> = grouped
-            .iter()
-            .enumerate()
-            .map(|(i, (key, _))| (key.as_str(), i))
-            .collect();
-        let place = |key: &Name| rank.get(key.as_str()).copied().unwrap_or(usize::MAX);
-        let in_order = map
-            .keys()
-            .zip(map.keys().skip(1))
-            .all(|(a, b)| place(a) <= place(b));
-        if !in_order {
+        let plan = self.plan(&runtime, sets);
+        if !in_order(map.keys(), &plan.keys) {
+            let rank: HashMap<&str, usize> = plan
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| (key.as_str(), i))
+                .collect();
+            let place = |key: &Name| rank.get(key.as_str()).copied().unwrap_or(usize::MAX);
             map.sort_by(|a, _, b, _| place(a).cmp(&place(b)));
         }
-        for (key, fields) in grouped {
-            let Some(child) = map.get_mut(key.as_str()) else {
-                continue;
-            };
-            let name = fields[0].name.node.as_str();
-            let Some(child_type) = self.types.field_type(&runtime, name) else {
-                continue;
-            };
-            let child_sets: Vec<&SelectionSet> = fields
-                .iter()
-                .map(|f| &f.selection_set.node)
-                .filter(|set| !set.items.is_empty())
-                .collect();
-            if !child_sets.is_empty() {
-                self.value(child, child_type, &child_sets);
+        for (key, below) in plan.keys.iter().zip(&plan.below) {
+            if let Some((child_type, child_sets)) = below
+                && let Some(child) = map.get_mut(key.as_str())
+            {
+                self.value(child, child_type, child_sets);
             }
         }
+    }
+
+    fn plan(&self, runtime: &str, sets: &[&'a SelectionSet]) -> Rc<Plan<'a>> {
+        let id = (
+            sets.iter()
+                .map(|set| std::ptr::from_ref(*set) as usize)
+                .collect(),
+            runtime.to_owned(),
+        );
+        if let Some(plan) = self.plans.borrow().get(&id) {
+            return plan.clone();
+        }
+        let mut grouped = Grouped::new();
+        let mut visited = HashSet::new();
+        for set in sets {
+            self.collect(runtime, set, &mut grouped, &mut visited);
+        }
+        let below = grouped
+            .iter()
+            .map(|(_, fields)| {
+                let name = fields[0].name.node.as_str();
+                let child_type = self.types.field_type(runtime, name)?;
+                let child_sets: Vec<&SelectionSet> = fields
+                    .iter()
+                    .map(|f| &f.selection_set.node)
+                    .filter(|set| !set.items.is_empty())
+                    .collect();
+                (!child_sets.is_empty()).then_some((child_type, child_sets))
+            })
+            .collect();
+        let plan = Rc::new(Plan {
+            keys: grouped.into_iter().map(|(key, _)| key).collect(),
+            below,
+        });
+        self.plans.borrow_mut().insert(id, plan.clone());
+        plan
     }
 
     /// The object's type at run time: the static type unless that is an
@@ -356,6 +373,15 @@ impl<'a> Walker<'a> {
             }
         })
     }
+}
+
+/// Whether `keys` (an object's) come in the order of `expected` (which may
+/// name more keys than the object has). Linear, no hashing: most objects
+/// are in order already.
+fn in_order<'k>(keys: impl Iterator<Item = &'k Name>, expected: &[&Name]) -> bool {
+    let mut rest = expected.iter();
+    keys.into_iter()
+        .all(|key| rest.by_ref().any(|expected| *expected == key))
 }
 
 #[cfg(test)]
