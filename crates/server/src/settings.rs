@@ -32,8 +32,8 @@ pub struct Settings {
     pub websocket: api::WebSocketConfig,
     /// Bytes of anonymous query responses each node keeps (0: none).
     pub response_cache_bytes: usize,
-    /// How long a response may be served from a cache without asking (the
-    /// node's, and HTTP caches' for anonymous `GET`s).
+    /// How long HTTP caches may keep an anonymous `GET` response, and the
+    /// node's cache one that shows breaking news.
     pub cache_max_age: std::time::Duration,
 }
 

@@ -19,12 +19,22 @@
 //! listener counts as everything having changed. On the node that makes a
 //! write, the epoch moves as soon as the write has run, before its
 //! response goes out, so the writer never reads its own stale page.
-//! Entries also age out after `max_age`: alerts expire with time, not
-//! with an event.
+//! Responses that show breaking news also age out after `max_age`: alerts
+//! expire with time, not with an event. Nothing else changes but by a
+//! write, so nothing else ages out (entries expiring together would send
+//! every reader to the database at once).
+//!
+//! **One computation per key.** When a response is missing (first asked,
+//! or just dropped by a change), the readers asking for it at that moment
+//! wait for the first one's computation instead of each running the same
+//! query: a front page dropped by a publication costs one execution, not
+//! one per reader in flight. A reader arriving after a change that the
+//! computation predates does not wait for it.
 //!
 //! **Bound.** Kept within a byte budget (bodies and keys), the least used
 //! going first (see [`Generations`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -37,6 +47,7 @@ use domain::ports::Change;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::graphql::documents::Generations;
 
@@ -129,6 +140,8 @@ pub struct CacheCounts {
 
 pub struct ResponseCache {
     entries: Mutex<Generations<String, Arc<Cached>>>,
+    /// Responses being computed, by key, for readers to wait on.
+    computing: Mutex<HashMap<String, Flight>>,
     epoch: AtomicU64,
     content: AtomicU64,
     live_blogs: AtomicU64,
@@ -140,11 +153,12 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
-    /// A cache of about `budget` bytes (0: off) whose entries live at most
-    /// `max_age`.
+    /// A cache of about `budget` bytes (0: off) whose responses that show
+    /// breaking news live at most `max_age`.
     pub fn new(budget: usize, max_age: Duration) -> Arc<Self> {
         Arc::new(ResponseCache {
             entries: Mutex::new(Generations::new(budget)),
+            computing: Mutex::default(),
             epoch: AtomicU64::new(0),
             content: AtomicU64::new(0),
             live_blogs: AtomicU64::new(0),
@@ -178,7 +192,8 @@ impl ResponseCache {
         let found = lock(&self.entries).get(key);
         let now = self.stamp();
         let valid = found.filter(|cached| {
-            cached.stamp.holds(&now, cached.topics) && cached.kept_at.elapsed() < self.max_age
+            cached.stamp.holds(&now, cached.topics)
+                && (!cached.topics.breaking || cached.kept_at.elapsed() < self.max_age)
         });
         let counter = if valid.is_some() {
             &self.hits
@@ -187,6 +202,33 @@ impl ResponseCache {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         valid
+    }
+
+    /// The kept response for `key`; or, when it is missing, either a
+    /// computation of it already running to wait for, or the task of
+    /// computing it (see the module docs).
+    pub fn lookup(self: &Arc<Self>, key: &str, topics: Topics) -> Lookup {
+        if let Some(cached) = self.get(key) {
+            return Lookup::Hit(cached);
+        }
+        if !self.enabled {
+            return Lookup::Compute(None);
+        }
+        let stamp = self.stamp();
+        let mut computing = lock(&self.computing);
+        if let Some(flight) = computing.get(key)
+            && flight.stamp.holds(&stamp, topics)
+        {
+            return Lookup::Wait(flight.result.clone());
+        }
+        let (sender, result) = watch::channel(None);
+        computing.insert(key.to_owned(), Flight { stamp, result });
+        Lookup::Compute(Some(Computation {
+            cache: Arc::downgrade(self),
+            key: key.to_owned(),
+            stamp,
+            sender,
+        }))
     }
 
     /// Keeps `body` for `key`, computed from data as of `stamp`; returns it
@@ -244,6 +286,66 @@ impl ResponseCache {
             misses: self.misses.load(Ordering::Relaxed),
             bytes: lock(&self.entries).bytes() as u64,
         }
+    }
+}
+
+/// What [`ResponseCache::lookup`] found.
+pub enum Lookup {
+    Hit(Arc<Cached>),
+    /// Another reader is computing it: wait with [`wait`].
+    Wait(watch::Receiver<Option<Arc<Cached>>>),
+    /// Compute it; `Some`: others may be waiting, tell them with
+    /// [`Computation::done`] (dropping it tells them to compute their own).
+    Compute(Option<Computation>),
+}
+
+struct Flight {
+    stamp: Stamp,
+    result: watch::Receiver<Option<Arc<Cached>>>,
+}
+
+/// The duty of computing a response that other readers may wait for.
+pub struct Computation {
+    cache: std::sync::Weak<ResponseCache>,
+    key: String,
+    stamp: Stamp,
+    sender: watch::Sender<Option<Arc<Cached>>>,
+}
+
+impl Computation {
+    /// The counters the computation must be kept with (taken before it).
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// Hands the response to whoever waits.
+    pub fn done(self, cached: Arc<Cached>) {
+        let _ = self.sender.send(Some(cached));
+    }
+}
+
+impl Drop for Computation {
+    fn drop(&mut self) {
+        if let Some(cache) = self.cache.upgrade() {
+            let mut computing = lock(&cache.computing);
+            if computing
+                .get(&self.key)
+                .is_some_and(|flight| flight.stamp == self.stamp)
+            {
+                computing.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The response another reader computes, or `None` if it gave up (its
+/// client went away, the response had errors): then compute it yourself.
+pub async fn wait(mut result: watch::Receiver<Option<Arc<Cached>>>) -> Option<Arc<Cached>> {
+    loop {
+        if let Some(cached) = result.borrow_and_update().clone() {
+            return Some(cached);
+        }
+        result.changed().await.ok()?;
     }
 }
 
@@ -364,13 +466,56 @@ mod tests {
     }
 
     #[test]
-    fn entries_age_out_and_an_empty_budget_keeps_nothing() {
+    fn only_what_shows_alerts_ages_out_and_an_empty_budget_keeps_nothing() {
         let cache = ResponseCache::new(1 << 20, Duration::ZERO);
-        kept(&cache, "feed", Topics::ALL);
-        assert!(cache.get("feed").is_none());
+        kept(&cache, "alerts", Topics::of_root_field("breakingNews"));
+        kept(&cache, "feed", Topics::of_root_field("articles"));
+        assert!(cache.get("alerts").is_none());
+        assert!(cache.get("feed").is_some());
         let off = ResponseCache::new(0, Duration::from_secs(60));
         kept(&off, "feed", Topics::ALL);
         assert!(off.get("feed").is_none());
+    }
+
+    #[tokio::test]
+    async fn readers_of_a_missing_response_wait_for_one_computation() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_secs(60));
+        let topics = Topics::of_root_field("articles");
+        let Lookup::Compute(Some(first)) = cache.lookup("feed", topics) else {
+            panic!("the first reader computes");
+        };
+        let Lookup::Wait(waiting) = cache.lookup("feed", topics) else {
+            panic!("the second waits");
+        };
+        let waiter = tokio::spawn(wait(waiting));
+        let stamp = first.stamp();
+        let cached = cache.put("feed".into(), Bytes::from_static(b"{}"), topics, stamp);
+        first.done(cached.clone());
+        let got = waiter.await.unwrap().expect("a response");
+        assert!(Arc::ptr_eq(&got, &cached));
+        assert!(matches!(cache.lookup("feed", topics), Lookup::Hit(_)));
+    }
+
+    #[tokio::test]
+    async fn a_computation_given_up_or_overtaken_by_a_change_is_not_waited_for() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_secs(60));
+        let topics = Topics::of_root_field("articles");
+        let Lookup::Compute(Some(first)) = cache.lookup("feed", topics) else {
+            panic!("computes");
+        };
+        let Lookup::Wait(waiting) = cache.lookup("feed", topics) else {
+            panic!("waits");
+        };
+        drop(first);
+        assert!(wait(waiting).await.is_none(), "the waiter computes its own");
+        let Lookup::Compute(Some(_second)) = cache.lookup("feed", topics) else {
+            panic!("the next reader computes");
+        };
+        cache.changed(Change::Stream(Stream::Articles));
+        assert!(
+            matches!(cache.lookup("feed", topics), Lookup::Compute(Some(_))),
+            "a computation that predates a change is not waited for"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use domain::Caller;
 use serde::Deserialize;
 
-use crate::graphql::cache;
+use crate::graphql::cache::{self, Computation, Lookup};
 use crate::graphql::errors::code;
 use crate::graphql::execute::{execute, prepare};
 use crate::http::negotiate::{BodyKind, MediaType, body_kind, operation_type, response_media_type};
@@ -180,11 +180,19 @@ async fn serve(
         if_none_match: headers.get(IF_NONE_MATCH),
         max_age: state.max_age,
     };
-    if let Some(cached) = state.cache.get(&key) {
-        return reply::cached(media, &cached, &http);
-    }
     let topics = cache::topics(&prepared.document, request.operation_name.as_deref());
-    let stamp = state.cache.stamp();
+    let computation = match state.cache.lookup(&key, topics) {
+        Lookup::Hit(cached) => return reply::cached(media, &cached, &http),
+        Lookup::Wait(computing) => match cache::wait(computing).await {
+            Some(cached) => return reply::cached(media, &cached, &http),
+            // Its reader gave up: run it ourselves.
+            None => None,
+        },
+        Lookup::Compute(computation) => computation,
+    };
+    let stamp = computation
+        .as_ref()
+        .map_or_else(|| state.cache.stamp(), Computation::stamp);
     let response = execute(&state.schema, request, caller).await;
     // Only what is complete is kept: a response with errors may be a
     // passing failure, and its status depends on the media type.
@@ -194,6 +202,9 @@ async fn serve(
     match serde_json::to_vec(&response) {
         Ok(body) if body.len() <= reply::MAX_RESPONSE_BYTES => {
             let cached = state.cache.put(key, Bytes::from(body), topics, stamp);
+            if let Some(computation) = computation {
+                computation.done(cached.clone());
+            }
             reply::cached(media, &cached, &http)
         }
         _ => reply::graphql(media, response),

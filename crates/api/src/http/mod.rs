@@ -74,9 +74,9 @@ pub struct Options {
     pub websocket: WebSocketConfig,
     /// Bytes of anonymous query responses kept (0: no response cache).
     pub response_cache_bytes: usize,
-    /// How long a response may be served from a cache without asking: the
-    /// node's own cache (alerts expire with time, not with an event) and,
-    /// for anonymous `GET`s, HTTP caches (`Cache-Control: max-age`).
+    /// How long HTTP caches may keep an anonymous `GET` response
+    /// (`Cache-Control: max-age`), and the node's cache a response that
+    /// shows breaking news (alerts expire with time, not with an event).
     pub cache_max_age: Duration,
     /// Where persisted query documents are shared between nodes (Redis);
     /// `None`: each node keeps its own.

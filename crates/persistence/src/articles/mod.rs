@@ -1,6 +1,7 @@
 //! The article repository: reads with bylines and tags, lists in keyset
 //! pages, and writes as single transactions (see `write`).
 
+mod explain;
 mod links;
 mod query;
 mod rows;

@@ -18,7 +18,46 @@ contract!(
     filters_narrow_lists_and_counts,
     a_page_costs_the_same_statements_whatever_its_size,
     a_cursor_of_another_kind_is_refused,
+    list_pages_read_an_index_in_their_order,
 );
+
+/// The front page and a section's page, as the database plans them: each a
+/// range scan of an index in the list's order, with no sort of the matches
+/// (which would read every article of the section to find twenty).
+async fn list_pages_read_an_index_in_their_order(db: &TestDb) {
+    let section = section(&**db, "domestic-policies").await;
+    for i in 0..3 {
+        let article = published(draft(section.id, &format!("e-{i}")), t0());
+        store(&**db, article, &[]).await;
+    }
+    let cases = [
+        (None, "idx_articles_status_published"),
+        (
+            Some(slug("domestic-policies")),
+            "idx_articles_section_published",
+        ),
+    ];
+    for (section, index) in cases {
+        let query = ArticleQuery {
+            filter: ArticleFilter {
+                section,
+                ..ArticleFilter::default()
+            },
+            order: ArticleOrder::default(),
+            visibility: Visibility::Public,
+        };
+        let plan = db
+            .explain_article_list(&query, &PageRequest::first(20))
+            .await
+            .expect("explain")
+            .join("\n");
+        assert!(plan.contains(index), "not on {index}:\n{plan}");
+        assert!(
+            !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
+            "the matches are sorted:\n{plan}"
+        );
+    }
+}
 
 /// Timestamps that differ by a microsecond, by a whole second across a
 /// boundary, with and without fractions, and some equal: the cases where
