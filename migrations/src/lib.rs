@@ -16,6 +16,7 @@ mod m20261128_000003_live;
 mod m20261128_000004_tokens;
 mod m20261128_000005_events;
 mod m20261204_000006_read_path;
+mod m20261204_000007_search_lookups;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_tokens::Migration),
             Box::new(m20261128_000005_events::Migration),
             Box::new(m20261204_000006_read_path::Migration),
+            Box::new(m20261204_000007_search_lookups::Migration),
         ]
     }
 }

@@ -54,6 +54,16 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     )
 }
 
+/// The anonymous resident memory of a process now (`RssAnon`, in bytes):
+/// its own, without the files it maps (a memory-mapped database counts in
+/// `VmRSS` but is the OS cache's).
+pub fn anon_rss_bytes(pid: u32) -> Option<u64> {
+    status_kib(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "RssAnon:",
+    )
+}
+
 /// CPU time used so far, by this process, the server and the machine.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSample {

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::load::{self, LoadResult, PreparedRequest};
-use crate::procfs::{CpuSample, CpuUse, peak_rss_bytes, rss_bytes};
+use crate::procfs::{CpuSample, CpuUse, anon_rss_bytes, peak_rss_bytes, rss_bytes};
 use crate::query_report::{QueryReport, Row};
 use crate::server::{ServerOptions, SpawnedServer};
 
@@ -243,6 +243,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<QueryReport> {
         duration: Duration::from_secs(args.duration),
         rows,
         server_peak_rss: server_pid.and_then(|pid| peak_rss_bytes(Some(pid))),
+        server_anon_rss: server_pid.and_then(anon_rss_bytes),
     })
 }
 

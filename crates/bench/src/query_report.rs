@@ -33,6 +33,8 @@ pub struct QueryReport {
     pub duration: Duration,
     pub rows: Vec<Row>,
     pub server_peak_rss: Option<u64>,
+    /// The server's anonymous memory at the end (without mapped files).
+    pub server_anon_rss: Option<u64>,
 }
 
 /// The repeats of one scenario at one concurrency, summarised.
@@ -99,7 +101,7 @@ impl QueryReport {
             self.duration.as_secs()
         );
         if let Some(peak) = self.server_peak_rss {
-            let _ = writeln!(out, "  peak mem  server {}", mib(peak));
+            let _ = writeln!(out, "  peak mem  server {}{}", mib(peak), self.anon_note());
         }
         let _ = writeln!(
             out,
@@ -152,6 +154,13 @@ impl QueryReport {
         out
     }
 
+    /// ", anonymous now: N MiB", when known.
+    pub fn anon_note(&self) -> String {
+        self.server_anon_rss
+            .map(|anon| format!(" (anonymous memory at the end: {})", mib(anon)))
+            .unwrap_or_default()
+    }
+
     pub fn json(&self) -> Value {
         let summaries: Vec<Value> = self
             .summaries()
@@ -184,6 +193,7 @@ impl QueryReport {
             "warmup_seconds": self.warmup.as_secs(),
             "duration_seconds": self.duration.as_secs(),
             "server_peak_rss_bytes": self.server_peak_rss,
+            "server_anon_rss_bytes": self.server_anon_rss,
             "results": summaries,
         })
     }
@@ -289,6 +299,7 @@ mod tests {
             duration: Duration::from_secs(1),
             rows: vec![row(90, 3), row(100, 2), row(120, 1)],
             server_peak_rss: None,
+            server_anon_rss: None,
         };
         let summaries = report.summaries();
         assert_eq!(summaries.len(), 1);

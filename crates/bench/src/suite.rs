@@ -355,7 +355,20 @@ fn render(
             );
         }
         if let Some(peak) = m.report.server_peak_rss {
-            let _ = writeln!(md, "\nServer peak memory: {}.", mib(peak));
+            let _ = writeln!(
+                md,
+                "\nServer peak resident memory: {}{}.",
+                mib(peak),
+                m.report.anon_note()
+            );
+            if m.backend == "SQLite" {
+                let _ = writeln!(
+                    md,
+                    "\nOn SQLite the resident memory counts the memory-mapped database file, once per \
+                     connection that touched a page of it: pages of the OS cache, shared and \
+                     reclaimable, not the server's own."
+                );
+            }
         }
         let _ = writeln!(md);
     }

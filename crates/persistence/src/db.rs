@@ -69,15 +69,19 @@ impl Database {
                 // IMMEDIATE (see `begin_write`), so they never fail with
                 // SQLITE_BUSY midway.
                 //
-                // Each connection keeps more pages of its own than SQLite's
-                // 2 MiB default: a page of articles with their bylines
-                // touches more than that. (Memory-mapping the file measured
-                // no faster here, and shows the mapped file as memory of
-                // the process: gigabytes of a database read once.)
+                // Reads go through a memory map of the file instead of
+                // copying each page out of the OS cache with a read call: a
+                // search that ranks hundreds of matches reads hundreds of
+                // scattered rows, and measured 3.5 times faster mapped. The
+                // mapped pages are the OS cache's, shared and reclaimable,
+                // but `ps` counts them in the server's resident memory (once
+                // per connection that touched them). Each connection also
+                // keeps more pages of its own than SQLite's 2 MiB default.
                 options.max_connections(8).map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
+                        .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                         .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 });
             }
@@ -141,6 +145,10 @@ impl Database {
 
 /// How long a pooled connection may sit idle before it is pinged when taken.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
+/// How much of a SQLite file reads may map into memory. Address space,
+/// not memory: pages are shared with the OS cache.
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
 /// Pages each SQLite connection keeps of its own (in KiB).
 const SQLITE_CACHE_KIB: u64 = 16 * 1024;

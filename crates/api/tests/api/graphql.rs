@@ -49,6 +49,31 @@ async fn a_page_of_articles_with_relations_costs_a_constant_number_of_store_call
 }
 
 #[tokio::test]
+async fn bodies_come_back_however_the_query_reaches_them() {
+    let app = TestApp::with_articles(3);
+    // Lists of headlines are read without bodies; a body asked for in any
+    // shape (plainly, behind fragments) is there all the same, read along
+    // with the page or fetched afterwards for the page in one call.
+    for query in [
+        "{ articles(first: 3) { edges { node { body bodyText wordCount } } } }",
+        "{ articles(first: 3) { edges { node { ... on Article { body bodyText wordCount } } } } }",
+        "{ articles(first: 3) { edges { node { ...B } } } } fragment B on Article { body bodyText wordCount }",
+    ] {
+        let reply = app.query(query, json!({}), None).await;
+        let edges = reply.body["data"]["articles"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 3, "{query}: {}", reply.body);
+        for edge in edges {
+            assert_eq!(
+                edge["node"]["body"], "<p>Words and more words</p>",
+                "{query}"
+            );
+            assert_eq!(edge["node"]["bodyText"], "Words and more words", "{query}");
+            assert_eq!(edge["node"]["wordCount"], 4);
+        }
+    }
+}
+
+#[tokio::test]
 async fn total_count_is_only_counted_when_selected() {
     let app = TestApp::with_articles(3);
     let before = app.statements();
