@@ -64,20 +64,58 @@ const BLOCK_TAGS: &[&str] = &[
     "pre",
 ];
 
+/// The attributes kept, with whether each holds a URL. Every URL attribute
+/// is checked here against [`URL_SCHEMES`]: ammonia checks only the ones it
+/// knows as URLs (`href`, `src`, …), and `cite` is not among them, so a
+/// `javascript:` quotation source would otherwise survive.
+const ATTRIBUTES: &[(&str, &str, Holds)] = &[
+    ("a", "href", Holds::Url),
+    ("a", "title", Holds::Text),
+    ("blockquote", "cite", Holds::Url),
+    ("q", "cite", Holds::Url),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    Text,
+    Url,
+}
+
+/// The only schemes a URL in a body may have: web pages and mail. Relative
+/// URLs are refused too: a body is shown on other sites (syndication,
+/// widgets), where they would point somewhere else.
+const URL_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
+
 static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
+    builder.add_tags(ALLOWED_TAGS);
+    for &(tag, attribute, _) in ATTRIBUTES {
+        builder.add_tag_attributes(tag, [attribute]);
+    }
     builder
-        .add_tags(ALLOWED_TAGS)
-        .add_tag_attributes("a", ["href", "title"])
-        .add_tag_attributes("q", ["cite"])
-        .add_tag_attributes("blockquote", ["cite"])
-        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .attribute_filter(|tag, attribute, value| {
+            let holds_url = ATTRIBUTES
+                .iter()
+                .any(|&(t, a, holds)| t == tag && a == attribute && holds == Holds::Url);
+            if holds_url && !is_safe_url(value) {
+                return None;
+            }
+            Some(value.into())
+        })
+        .url_schemes(HashSet::from(URL_SCHEMES))
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer"))
         .clean_content_tags(HashSet::from(["script", "style"]))
         .strip_comments(true);
     builder
 });
+
+/// Whether a URL, read the way a browser reads it (surrounding spaces and
+/// control characters, tabs and newlines inside ignored; entities already
+/// decoded by the parser), is absolute with an allowed scheme.
+fn is_safe_url(value: &str) -> bool {
+    url::Url::parse(value).is_ok_and(|url| URL_SCHEMES.contains(&url.scheme()))
+}
 
 impl SafeHtml {
     /// Raw bodies beyond this are refused rather than truncated.
@@ -225,6 +263,67 @@ mod tests {
         assert!(!body.html().contains("onclick"));
         assert!(!body.html().contains("javascript"));
         assert!(body.html().contains("<p>Hi"));
+    }
+
+    /// A URL attribute on its tag, with `url` as its value.
+    fn with_url(tag: &str, attribute: &str, url: &str) -> String {
+        let url = url.replace('"', "&quot;");
+        format!(r#"<{tag} {attribute}="{url}">quoted</{tag}>"#)
+    }
+
+    #[test]
+    fn no_url_attribute_keeps_a_script_or_data_scheme() {
+        let hostile = [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "java\nscript:alert(1)",
+            "&#106;avascript:alert(1)",
+            "&#x6A;avascript&colon;alert(1)",
+            "vbscript:msgbox(1)",
+            "VBScript:msgbox(1)",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            " data:text/html,<script>alert(1)</script>",
+            "/relative/path",
+            "//evil.example/x",
+        ];
+        let urls: Vec<_> = ATTRIBUTES.iter().filter(|a| a.2 == Holds::Url).collect();
+        assert_eq!(urls.len(), 3, "a test for each URL attribute");
+        for &&(tag, attribute, _) in &urls {
+            for url in hostile {
+                let body = clean(&with_url(tag, attribute, url));
+                assert!(
+                    !body.html().contains(&format!("{attribute}=")),
+                    "<{tag} {attribute}={url:?}> kept as {}",
+                    body.html()
+                );
+                assert!(body.html().contains("quoted"), "{}", body.html());
+            }
+            for url in [
+                "https://independent.co.uk/x",
+                "http://a.example/",
+                "mailto:desk@a.example",
+            ] {
+                let body = clean(&with_url(tag, attribute, url));
+                assert!(
+                    body.html().contains(&format!(r#"{attribute}="{url}""#)),
+                    "<{tag} {attribute}={url:?}> lost: {}",
+                    body.html()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_attributes_keep_their_text() {
+        let body = clean(r#"<a href="https://a.example/" title="javascript: a primer">x</a>"#);
+        assert!(
+            body.html().contains(r#"title="javascript: a primer""#),
+            "{}",
+            body.html()
+        );
     }
 
     #[test]
