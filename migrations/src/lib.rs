@@ -17,6 +17,7 @@ mod m20261128_000004_tokens;
 mod m20261128_000005_events;
 mod m20261204_000006_read_path;
 mod m20261204_000007_search_lookups;
+mod m20261204_000008_token_expiry;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_events::Migration),
             Box::new(m20261204_000006_read_path::Migration),
             Box::new(m20261204_000007_search_lookups::Migration),
+            Box::new(m20261204_000008_token_expiry::Migration),
         ]
     }
 }

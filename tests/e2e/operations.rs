@@ -173,7 +173,74 @@ async fn operators_get_graphiql_health_metrics_and_cors(app: &TestApp) {
     );
 }
 
+fn locked_down() -> e2e::Options {
+    e2e::Options {
+        introspection: false,
+        graphiql: false,
+        ..e2e::Options::default()
+    }
+}
+
+/// A node with introspection and GraphiQL switched off still serves
+/// queries, and tells each request its id.
+async fn introspection_and_graphiql_can_be_switched_off(app: &TestApp) {
+    // Answered as if the schema had nothing to tell (async-graphql's way):
+    // null, not the types.
+    let introspection = app
+        .query("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(data(&introspection)["__schema"], Value::Null);
+    let typed = app
+        .query("{ __type(name: \"Article\") { name } }", json!({}))
+        .await;
+    assert_eq!(data(&typed)["__type"], Value::Null);
+    let ordinary = app
+        .query("{ __typename sections { slug } }", json!({}))
+        .await;
+    assert_eq!(data(&ordinary)["__typename"], "Query");
+    let graphiql = app
+        .http
+        .get(app.url("/graphiql"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(graphiql.status(), StatusCode::NOT_FOUND);
+}
+
+/// `GET /healthz`, sending `X-Request-Id: id` if given; the id answered.
+async fn request_id_of_healthz(app: &TestApp, id: Option<&str>) -> String {
+    let mut request = app.http.get(app.url("/healthz"));
+    if let Some(id) = id {
+        request = request.header("x-request-id", id);
+    }
+    let response = request.send().await.expect("sent");
+    response.headers()["x-request-id"]
+        .to_str()
+        .expect("text")
+        .to_owned()
+}
+
+async fn every_response_carries_a_request_id(app: &TestApp) {
+    let made = request_id_of_healthz(app, None).await;
+    assert_eq!(made.len(), 32, "{made}");
+    assert_ne!(
+        made,
+        request_id_of_healthz(app, None).await,
+        "one per request"
+    );
+    assert_eq!(
+        request_id_of_healthz(app, Some("edge-7f3c.1")).await,
+        "edge-7f3c.1",
+        "the proxy's id is kept"
+    );
+    let long = "x".repeat(200);
+    let replaced = request_id_of_healthz(app, Some(&long)).await;
+    assert_eq!(replaced.len(), 32, "{replaced}");
+}
+
 both_backends! {
     tokens_decide_who_is_asking => tokens_decide_who_is_asking;
     graphiql_health_metrics_cors => operators_get_graphiql_health_metrics_and_cors;
+    locked_down_node => introspection_and_graphiql_can_be_switched_off, locked_down();
+    request_ids => every_response_carries_a_request_id;
 }

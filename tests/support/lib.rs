@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use domain::Role;
-use politmaster::{Application, Settings, WebSocketConfig};
+use politmaster::{Application, HttpConfig, LimitsConfig, Settings, WebSocketConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -46,6 +46,13 @@ pub struct Options {
     /// The response cache, on as in production.
     pub response_cache_bytes: usize,
     pub cache_max_age: Duration,
+    /// Rate and connection limits: off, since tests send a lot from one
+    /// address; the tests of the limits set their own.
+    pub limits: LimitsConfig,
+    pub http: HttpConfig,
+    pub request_timeout: Duration,
+    pub introspection: bool,
+    pub graphiql: bool,
 }
 
 impl Default for Options {
@@ -57,6 +64,11 @@ impl Default for Options {
             websocket: WebSocketConfig::default(),
             response_cache_bytes: politmaster::DEFAULT_RESPONSE_CACHE_BYTES,
             cache_max_age: politmaster::DEFAULT_CACHE_MAX_AGE,
+            limits: LimitsConfig::unlimited(),
+            http: HttpConfig::default(),
+            request_timeout: politmaster::DEFAULT_REQUEST_TIMEOUT,
+            introspection: true,
+            graphiql: true,
         }
     }
 }
@@ -148,6 +160,26 @@ pub async fn spawn_app(backend: Backend, options: Options) -> Option<TestApp> {
     Some(start(backend, database_url, cleanup, options, redis_prefix).await)
 }
 
+fn settings(database_url: &str, options: &Options, redis_prefix: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_owned(),
+        redis_url: options.redis_url.clone(),
+        redis_prefix: redis_prefix.to_owned(),
+        bind: "127.0.0.1:0".parse().expect("valid address"),
+        seed_demo: options.demo,
+        scheduler_interval: options.scheduler_interval,
+        public_url: "http://news.test".to_owned(),
+        websocket: options.websocket,
+        response_cache_bytes: options.response_cache_bytes,
+        cache_max_age: options.cache_max_age,
+        http: options.http,
+        request_timeout: options.request_timeout,
+        limits: options.limits.clone(),
+        introspection: options.introspection,
+        graphiql: options.graphiql,
+    }
+}
+
 /// Builds and runs one node; tokens are issued through it.
 async fn start(
     backend: Backend,
@@ -156,28 +188,17 @@ async fn start(
     options: Options,
     redis_prefix: String,
 ) -> TestApp {
-    let settings = Settings {
-        database_url: database_url.clone(),
-        redis_url: options.redis_url.clone(),
-        redis_prefix: redis_prefix.clone(),
-        bind: "127.0.0.1:0".parse().expect("valid address"),
-        seed_demo: options.demo,
-        scheduler_interval: options.scheduler_interval,
-        public_url: "http://news.test".to_owned(),
-        websocket: options.websocket,
-        response_cache_bytes: options.response_cache_bytes,
-        cache_max_age: options.cache_max_age,
-    };
+    let settings = settings(&database_url, &options, &redis_prefix);
     let app = Application::build(settings)
         .await
         .expect("the application builds");
     let newsroom = app.newsroom();
     let editor = newsroom
-        .issue_token("test-editor", Role::Editor, random())
+        .issue_token("test-editor", Role::Editor, None, random())
         .await
         .expect("token");
     let admin = newsroom
-        .issue_token("test-admin", Role::Admin, random())
+        .issue_token("test-admin", Role::Admin, None, random())
         .await
         .expect("token");
     let addr = app.local_addr();
@@ -250,6 +271,15 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
+    }
+
+    /// The newsroom as the `politmaster token` commands open it: a process
+    /// of its own on the same database, with no bus to tell the nodes.
+    pub async fn command_line(&self) -> domain::Newsroom {
+        let settings = settings(&self.database_url, &self.options, &self.redis_prefix);
+        politmaster::startup::open_newsroom(&settings, politmaster::startup::Bus::Local)
+            .await
+            .expect("the command line opens the database")
     }
 
     /// The Redis URL of this app's bus, if it uses Redis.

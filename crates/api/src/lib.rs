@@ -22,16 +22,22 @@
 //!   instead of once per subscriber.
 //! - [`http`]: GraphQL over HTTP per the spec, WebSocket (both protocols
 //!   spoken by [`http::ws`] itself, keep-alive, shared rendering of
-//!   events, graceful shutdown), GraphiQL, `/healthz`, `/readyz`,
-//!   `/metrics`.
+//!   events, graceful shutdown, revoked tokens closing their sockets),
+//!   GraphiQL, `/healthz`, `/readyz`, `/metrics`; the accept loop with its
+//!   timeouts ([`http::serve`]), rate and connection limits
+//!   ([`http::limits`]) and request ids ([`http::observe`]).
 
 pub mod graphql;
 pub mod http;
 
 pub use graphql::site::{PublisherConfig, SiteConfig};
+pub use http::limits::{LimitsConfig, Rate};
+pub use http::serve::{HttpConfig, serve};
 pub use http::shutdown::Shutdown;
 pub use http::ws::WebSocketConfig;
-pub use http::{DEFAULT_CACHE_MAX_AGE, DEFAULT_RESPONSE_CACHE_BYTES, Options};
+pub use http::{
+    DEFAULT_CACHE_MAX_AGE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESPONSE_CACHE_BYTES, Options,
+};
 
 /// The whole HTTP application, serving `newsroom`, with the default site
 /// description.
@@ -54,7 +60,7 @@ pub fn router_with_site(newsroom: domain::Newsroom, site: SiteConfig) -> axum::R
 /// Like [`router_with_site`], for a server that shuts down gracefully:
 /// [`Shutdown::trigger`] closes every open WebSocket with `1012` (clients
 /// reconnect and resume from their last cursor) and fails `/readyz`; then
-/// await [`Shutdown::drained`] (with a timeout) before exiting, since axum
+/// await [`Shutdown::drained`] (with a timeout) before exiting, since [`serve`]
 /// does not wait for upgraded connections. See [`http::shutdown`].
 pub fn router_with(
     newsroom: domain::Newsroom,

@@ -108,6 +108,8 @@ pub struct StoredToken {
     pub role: Role,
     pub hash: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// After this the token no longer authenticates; `None`: until revoked.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub const TOKEN_PREFIX: &str = "pm_";

@@ -3,6 +3,7 @@
 //! storage only through [`Store`], so the same rules hold on SQLite and
 //! PostgreSQL, and the API layer stays a thin translation.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -142,7 +143,7 @@ impl Newsroom {
     pub async fn caller_for_token(&self, secret: &str) -> Result<Caller> {
         match self
             .store
-            .principal_by_token_hash(&hash_token(secret))
+            .principal_by_token_hash(&hash_token(secret), clock::now())
             .await?
         {
             Some(principal) => Ok(Caller::desk(principal)),
@@ -150,20 +151,28 @@ impl Newsroom {
         }
     }
 
+    /// Issues a token that authenticates until revoked, or until
+    /// `expires_at` when given.
     pub async fn issue_token(
         &self,
         name: &str,
         role: Role,
+        expires_at: Option<DateTime<Utc>>,
         random: [u8; 32],
     ) -> Result<IssuedToken> {
         let name = single_line(name, 1, 100).map_err(|e| e.at("name"))?;
+        let now = clock::now();
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::invalid("expiresAt", "must be in the future"));
+        }
         let secret = token_secret(random);
         let stored = StoredToken {
             id: TokenId::new(),
             name,
             role,
             hash: hash_token(&secret),
-            created_at: clock::now(),
+            created_at: now,
+            expires_at: expires_at.map(clock::truncate),
         };
         self.store.insert_token(&stored).await?;
         Ok(IssuedToken {
@@ -176,6 +185,17 @@ impl Newsroom {
 
     pub async fn revoke_tokens(&self, name: &str) -> Result<u64> {
         self.store.revoke_tokens(name.trim()).await
+    }
+
+    /// Which of these tokens still authenticate now: what long-lived
+    /// connections check, so that a revoked or expired token stops working
+    /// on sockets opened before.
+    pub async fn active_tokens(&self, ids: &[TokenId]) -> Result<HashSet<TokenId>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let active = self.store.active_tokens(ids, clock::now()).await?;
+        Ok(active.into_iter().collect())
     }
 
     // ----- sections, authors, tags -----------------------------------------

@@ -16,7 +16,9 @@ use crate::content::{Article, ArticleKind, ArticleStatus, Author, NewSection, Se
 use crate::error::Result;
 use crate::events::{Event, EventRecord, Stream};
 use crate::html::SafeHtml;
-use crate::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
+use crate::ids::{
+    ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId, TokenId,
+};
 use crate::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use crate::page::{Page, PageRequest};
 use crate::text::Slug;
@@ -314,7 +316,16 @@ pub trait TokenRepository: Send + Sync {
     async fn insert_token(&self, token: &StoredToken) -> Result<()>;
     /// Revokes every token with this name; returns how many.
     async fn revoke_tokens(&self, name: &str) -> Result<u64>;
-    async fn principal_by_token_hash(&self, hash: &str) -> Result<Option<Principal>>;
+    /// The holder of the token with this hash, if it is neither revoked nor
+    /// expired at `now`.
+    async fn principal_by_token_hash(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>>;
+    /// Which of these tokens still authenticate at `now` (neither revoked
+    /// nor expired).
+    async fn active_tokens(&self, ids: &[TokenId], now: DateTime<Utc>) -> Result<Vec<TokenId>>;
 }
 
 /// The durable event log that subscriptions replay from.

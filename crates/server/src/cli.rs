@@ -98,12 +98,41 @@ pub enum TokenCommand {
         /// editor or admin
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// How long the token works, e.g. `12h`, `30d` (units: s, m, h,
+        /// d); without it, until revoked. Sockets opened with it close
+        /// when it expires.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<chrono::Duration>,
     },
     /// Revoke every token with this name.
     Revoke {
         #[arg(long)]
         name: String,
     },
+}
+
+/// A lifetime such as `90m`, `12h` or `30d`.
+fn parse_lifetime(raw: &str) -> Result<chrono::Duration, String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or("needs a unit: s, m, h or d (as in `12h`)")?;
+    let (amount, unit) = raw.split_at(split);
+    let amount: i64 = amount
+        .parse()
+        .map_err(|_| format!("`{raw}` does not start with a whole number"))?;
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit `{unit}`: use s, m, h or d")),
+    };
+    amount
+        .checked_mul(seconds_per_unit)
+        .filter(|&seconds| seconds > 0 && seconds <= 10 * 365 * 86_400)
+        .map(chrono::Duration::seconds)
+        .ok_or_else(|| format!("`{raw}` must be more than nothing and at most ten years"))
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -156,13 +185,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command } => {
             let newsroom = open_newsroom(&Settings::from_env()?, Bus::Local).await?;
             match command {
-                TokenCommand::Create { name, role } => {
+                TokenCommand::Create {
+                    name,
+                    role,
+                    expires_in,
+                } => {
                     let mut random = [0u8; 32];
                     getrandom::fill(&mut random)
                         .map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-                    let token = newsroom.issue_token(&name, role, random).await?;
+                    let expires_at = expires_in.map(|lifetime| domain::clock::now() + lifetime);
+                    let token = newsroom
+                        .issue_token(&name, role, expires_at, random)
+                        .await?;
+                    let until = expires_at.map_or_else(
+                        || "until revoked".to_owned(),
+                        |at| format!("until {}", at.to_rfc3339()),
+                    );
                     eprintln!(
-                        "token `{}` ({}) created; it is shown only this once:",
+                        "token `{}` ({}, {until}) created; it is shown only this once:",
                         token.name, token.role
                     );
                     println!("{}", token.secret);
@@ -219,4 +259,19 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_a_number_and_a_unit() {
+        assert_eq!(parse_lifetime("90m"), Ok(chrono::Duration::minutes(90)));
+        assert_eq!(parse_lifetime("12h"), Ok(chrono::Duration::hours(12)));
+        assert_eq!(parse_lifetime(" 30d "), Ok(chrono::Duration::days(30)));
+        for bad in ["", "12", "h", "0h", "-1h", "1w", "99999999999999d", "1.5h"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -7,6 +7,9 @@ pub mod seed;
 pub mod settings;
 pub mod startup;
 
-pub use api::{DEFAULT_CACHE_MAX_AGE, DEFAULT_RESPONSE_CACHE_BYTES, WebSocketConfig};
+pub use api::{
+    DEFAULT_CACHE_MAX_AGE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESPONSE_CACHE_BYTES, HttpConfig,
+    LimitsConfig, Rate, WebSocketConfig,
+};
 pub use settings::Settings;
 pub use startup::Application;

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -35,14 +36,22 @@ pub struct Settings {
     /// How long HTTP caches may keep an anonymous `GET` response, and the
     /// node's cache one that shows breaking news.
     pub cache_max_age: std::time::Duration,
+    /// Timeouts of HTTP connections.
+    pub http: api::HttpConfig,
+    /// How long a query may run.
+    pub request_timeout: Duration,
+    /// Rate and connection limits.
+    pub limits: api::LimitsConfig,
+    /// Whether `__schema` and `__type` are answered.
+    pub introspection: bool,
+    /// Whether `/graphiql` is served.
+    pub graphiql: bool,
 }
 
 impl Settings {
-    /// Reads `DATABASE_URL`, `REDIS_URL`, `POLITMASTER_BIND`,
-    /// `POLITMASTER_REDIS_PREFIX`, `POLITMASTER_DEMO`,
-    /// `POLITMASTER_SCHEDULER_INTERVAL_MS`, `POLITMASTER_PUBLIC_URL`,
-    /// `POLITMASTER_RESPONSE_CACHE_MB` and
-    /// `POLITMASTER_CACHE_MAX_AGE_SECONDS`.
+    /// Reads `DATABASE_URL`, `REDIS_URL` and the `POLITMASTER_…` variables
+    /// of the README's configuration table (all but `POLITMASTER_LOG_FORMAT`,
+    /// which `main` reads before anything else, to set up logging).
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let database_url = var("DATABASE_URL");
@@ -72,7 +81,77 @@ impl Settings {
             ),
             None => api::DEFAULT_CACHE_MAX_AGE,
         };
+        let seconds = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            match var(name) {
+                Some(v) => parse_seconds(&v)
+                    .with_context(|| format!("{name} must be seconds, like 20 or 0.5")),
+                None => Ok(default),
+            }
+        };
+        let count = |name: &str, default: usize| -> anyhow::Result<usize> {
+            match var(name) {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number (0: no limit)")),
+                None => Ok(default),
+            }
+        };
+        let rate = |name: &str, default: api::Rate| -> anyhow::Result<api::Rate> {
+            match var(name) {
+                Some(v) => parse_rate(&v).with_context(|| {
+                    format!("{name} must be a rate per second and optionally a burst, like 100 or 100:200 (0: no limit)")
+                }),
+                None => Ok(default),
+            }
+        };
+        let flag = |name: &str, default: bool| -> anyhow::Result<bool> {
+            var(name).map_or(Ok(default), |v| parse_bool(name, &v))
+        };
+        let defaults = api::LimitsConfig::default();
+        let client_ip_header = var("POLITMASTER_CLIENT_IP_HEADER")
+            .map(|name| {
+                axum::http::HeaderName::try_from(name.trim()).with_context(|| {
+                    format!("POLITMASTER_CLIENT_IP_HEADER `{name}` is not a header name")
+                })
+            })
+            .transpose()?;
+        let limits = api::LimitsConfig {
+            requests_per_ip: rate("POLITMASTER_RATE_LIMIT_PER_IP", defaults.requests_per_ip)?,
+            requests_per_token: rate(
+                "POLITMASTER_RATE_LIMIT_PER_TOKEN",
+                defaults.requests_per_token,
+            )?,
+            websockets_per_ip: count("POLITMASTER_WEBSOCKETS_PER_IP", defaults.websockets_per_ip)?,
+            websockets_per_node: count(
+                "POLITMASTER_WEBSOCKETS_PER_NODE",
+                defaults.websockets_per_node,
+            )?,
+            subscribes_per_connection: rate(
+                "POLITMASTER_SUBSCRIBES_PER_CONNECTION",
+                defaults.subscribes_per_connection,
+            )?,
+            subscription_bytes_per_connection: count(
+                "POLITMASTER_SUBSCRIPTION_BYTES_PER_CONNECTION",
+                defaults.subscription_bytes_per_connection,
+            )?,
+            client_ip_header,
+        };
+        let http = api::HttpConfig {
+            request_head_timeout: seconds(
+                "POLITMASTER_REQUEST_HEAD_TIMEOUT_SECONDS",
+                api::HttpConfig::default().request_head_timeout,
+            )?,
+        };
         Ok(Settings {
+            http,
+            request_timeout: seconds(
+                "POLITMASTER_REQUEST_TIMEOUT_SECONDS",
+                api::DEFAULT_REQUEST_TIMEOUT,
+            )?,
+            limits,
+            introspection: flag("POLITMASTER_INTROSPECTION", true)?,
+            graphiql: flag("POLITMASTER_GRAPHIQL", true)?,
             database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             redis_url: var("REDIS_URL"),
             redis_prefix: var("POLITMASTER_REDIS_PREFIX")
@@ -117,6 +196,11 @@ impl fmt::Debug for Settings {
             .field("websocket", &self.websocket)
             .field("response_cache_bytes", &self.response_cache_bytes)
             .field("cache_max_age", &self.cache_max_age)
+            .field("http", &self.http)
+            .field("request_timeout", &self.request_timeout)
+            .field("limits", &self.limits)
+            .field("introspection", &self.introspection)
+            .field("graphiql", &self.graphiql)
             .finish()
     }
 }
@@ -148,6 +232,34 @@ fn public_url(value: Option<String>) -> anyhow::Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// Seconds, whole or not, more than zero.
+fn parse_seconds(value: &str) -> anyhow::Result<Duration> {
+    let seconds: f64 = value.trim().parse()?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        bail!("between 0 and a day");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `RATE` or `RATE:BURST` per second; the burst is twice the rate unless
+/// given; `0` turns the limit off.
+fn parse_rate(value: &str) -> anyhow::Result<api::Rate> {
+    let (rate, burst) = match value.trim().split_once(':') {
+        Some((rate, burst)) => (
+            rate.trim().parse::<u32>()?,
+            Some(burst.trim().parse::<u32>()?),
+        ),
+        None => (value.trim().parse::<u32>()?, None),
+    };
+    if rate == 0 {
+        return Ok(api::Rate::UNLIMITED);
+    }
+    Ok(api::Rate::new(
+        rate,
+        burst.unwrap_or(rate.saturating_mul(2)),
+    ))
+}
+
 fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -159,6 +271,20 @@ fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_a_number_and_an_optional_burst() {
+        assert_eq!(parse_rate("100").unwrap(), api::Rate::new(100, 200));
+        assert_eq!(parse_rate(" 5:7 ").unwrap(), api::Rate::new(5, 7));
+        assert_eq!(parse_rate("0").unwrap(), api::Rate::UNLIMITED);
+        for bad in ["", "x", "-1", "1:", "1:x", "1.5"] {
+            assert!(parse_rate(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "-1", "x", "NaN", "1e9"] {
+            assert!(parse_seconds(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn credentials_are_redacted() {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -148,25 +147,20 @@ impl Application {
                 response_cache_bytes: self.settings.response_cache_bytes,
                 cache_max_age: self.settings.cache_max_age,
                 shared_values: self.shared_values,
+                limits: self.settings.limits.clone(),
+                request_timeout: self.settings.request_timeout,
+                introspection: self.settings.introspection,
+                graphiql: self.settings.graphiql,
             },
         );
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
         let trigger = sockets.clone();
-        // Without TCP_NODELAY, a live update written right after another
-        // waits for the client's (delayed, up to 40 ms) acknowledgement of
-        // the first: Nagle's algorithm holds small segments back.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
-            }
-        });
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                trigger.trigger();
-            })
-            .await;
-        // axum does not wait for upgraded connections: WebSockets are
+        api::serve(self.listener, router, self.settings.http, async move {
+            shutdown.await;
+            trigger.trigger();
+        })
+        .await;
+        // Upgraded connections are no longer HTTP's: WebSockets are
         // drained here, each closed with its reason.
         if tokio::time::timeout(SOCKET_DRAIN, sockets.drained())
             .await
@@ -179,7 +173,7 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         let _ = scheduler.await;
-        served.context("server error")
+        Ok(())
     }
 }
 

@@ -96,16 +96,22 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The executable schema, serving `newsroom`, with no response cache.
 pub fn schema(newsroom: Newsroom, site: SiteConfig) -> ApiSchema {
     let no_cache = cache::ResponseCache::new(0, std::time::Duration::ZERO);
-    schema_with(newsroom, site, no_cache)
+    schema_with(newsroom, site, no_cache, true)
 }
 
-/// The executable schema, whose writes make `cache` drop what it holds.
+/// The executable schema, whose writes make `cache` drop what it holds;
+/// without `introspection`, `__schema` and `__type` are refused.
 pub fn schema_with(
     newsroom: Newsroom,
     site: SiteConfig,
     cache: std::sync::Arc<cache::ResponseCache>,
+    introspection: bool,
 ) -> ApiSchema {
-    builder()
+    let mut builder = builder();
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    builder
         .data(newsroom)
         .data(site)
         .data(documents::Documents::default())

@@ -9,7 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use domain::{Caller, Newsroom};
 
 /// The token in an `Authorization` header value, if it is a bearer token.
-fn bearer(value: &str) -> Option<&str> {
+pub fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

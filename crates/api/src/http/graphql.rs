@@ -163,7 +163,15 @@ async fn serve(
     }
     let anonymous = caller.principal().is_none();
     let (Some(prepared), Some(OperationType::Query), true) = (prepared, kind, anonymous) else {
-        let response = execute(&state.schema, request, caller).await;
+        let response = if kind == Some(OperationType::Mutation) {
+            execute(&state.schema, request, caller).await
+        } else {
+            let query = execute(&state.schema, request, caller);
+            match tokio::time::timeout(state.request_timeout, query).await {
+                Ok(response) => response,
+                Err(_) => return timed_out(state, media),
+            }
+        };
         let mut reply = reply::graphql(media, response);
         if !anonymous {
             reply::private(&mut reply);
@@ -193,7 +201,12 @@ async fn serve(
     let stamp = computation
         .as_ref()
         .map_or_else(|| state.cache.stamp(), Computation::stamp);
-    let response = execute(&state.schema, request, caller).await;
+    // A computation that times out is dropped, and whoever waits for it
+    // computes for themselves (see `cache::wait`).
+    let query = execute(&state.schema, request, caller);
+    let Ok(response) = tokio::time::timeout(state.request_timeout, query).await else {
+        return timed_out(state, media);
+    };
     // Only what is complete is kept: a response with errors may be a
     // passing failure, and its status depends on the media type.
     if !response.errors.is_empty() {
@@ -209,6 +222,20 @@ async fn serve(
         }
         _ => reply::graphql(media, response),
     }
+}
+
+/// The answer to a query that ran out of time. Nothing it did is kept:
+/// queries only read.
+fn timed_out(state: &AppState, media: MediaType) -> Response {
+    reply::request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        code::QUERY_TOO_COMPLEX,
+        format!(
+            "the query did not finish within {} s: ask for less, or try again",
+            state.request_timeout.as_secs_f64()
+        ),
+    )
 }
 
 /// A request as sent, before its document is known: `query` may be left

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::graphql::cache::CacheCounts;
 use crate::http::AppState;
+use crate::http::limits::Refusal;
 use crate::http::ws::pump::PumpCounts;
 use crate::http::ws::render::RenderCounts;
 
@@ -36,6 +37,7 @@ impl HttpMetrics {
         subscriptions: RenderCounts,
         pumps: PumpCounts,
         cache: CacheCounts,
+        refusals: &[(Refusal, u64)],
     ) -> String {
         let mut out = String::new();
         out.push_str(
@@ -87,6 +89,17 @@ impl HttpMetrics {
             pumped = pumps.subscribers,
             handbacks = pumps.handbacks,
         );
+        out.push_str(
+            "# HELP politmaster_refusals_total Requests, connections and subscriptions refused by a rate or connection limit, by limit.\n\
+             # TYPE politmaster_refusals_total counter\n",
+        );
+        for (refusal, count) in refusals {
+            let _ = writeln!(
+                out,
+                "politmaster_refusals_total{{limit=\"{}\"}} {count}",
+                refusal.label()
+            );
+        }
         out
     }
 }
@@ -108,6 +121,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             state.renders.counts(),
             state.pumps.counts(),
             state.cache.counts(),
+            &state.limits.refusals().collect::<Vec<_>>(),
         ),
     )
         .into_response()
@@ -136,7 +150,8 @@ mod tests {
             misses: 2,
             bytes: 1024,
         };
-        let text = metrics.render(42, 3, counts, pumps, cache);
+        let refusals = [(Refusal::RequestsPerIp, 4), (Refusal::SubscriptionBytes, 0)];
+        let text = metrics.render(42, 3, counts, pumps, cache, &refusals);
         assert!(text.contains("politmaster_http_requests_total{status=\"2xx\"} 2\n"));
         assert!(text.contains("politmaster_http_requests_total{status=\"5xx\"} 1\n"));
         assert!(text.contains("# TYPE politmaster_db_statements_total counter\n"));
@@ -147,6 +162,8 @@ mod tests {
         assert!(text.contains("politmaster_subscription_pumped 5\n"));
         assert!(text.contains("politmaster_subscription_handbacks_total 1\n"));
         assert!(text.contains("politmaster_response_cache_hits_total 7\n"));
-        assert!(text.ends_with("politmaster_response_cache_bytes 1024\n"));
+        assert!(text.contains("politmaster_response_cache_bytes 1024\n"));
+        assert!(text.contains("politmaster_refusals_total{limit=\"requests_per_ip\"} 4\n"));
+        assert!(text.ends_with("politmaster_refusals_total{limit=\"subscription_bytes\"} 0\n"));
     }
 }

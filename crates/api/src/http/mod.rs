@@ -5,9 +5,12 @@
 pub mod auth;
 pub mod graphql;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod negotiate;
+pub mod observe;
 pub mod reply;
+pub mod serve;
 pub mod shutdown;
 pub mod ws;
 
@@ -18,7 +21,7 @@ use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::State;
 use axum::http::Method;
-use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use axum::middleware;
 use axum::response::Html;
 use axum::routing::get;
@@ -26,14 +29,15 @@ use domain::Newsroom;
 use domain::ports::SharedValues;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::graphql::cache::ResponseCache;
 use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::{self as gql, ApiSchema, site::SiteConfig};
+use crate::http::limits::{Limits, LimitsConfig};
 use crate::http::metrics::HttpMetrics;
 use crate::http::shutdown::Shutdown;
 use crate::http::ws::render::RenderCache;
+use crate::http::ws::revocation::DeskSockets;
 use crate::http::ws::{Pumps, WebSocketConfig};
 
 /// The largest request body accepted. GraphQL documents are small; this
@@ -59,6 +63,13 @@ pub struct AppState {
     pub persisted: Arc<PersistedQueries>,
     /// How long HTTP caches may keep an anonymous `GET` response.
     pub max_age: Duration,
+    /// WebSockets that authenticated with a token, closed when it is
+    /// revoked or expires.
+    pub desk_sockets: Arc<DeskSockets>,
+    /// What one client may take of the node, and the refusals counted.
+    pub limits: Arc<Limits>,
+    /// How long a query may run before it is answered with an error.
+    pub request_timeout: Duration,
     graphiql: Arc<str>,
 }
 
@@ -81,6 +92,16 @@ pub struct Options {
     /// Where persisted query documents are shared between nodes (Redis);
     /// `None`: each node keeps its own.
     pub shared_values: Option<Arc<dyn SharedValues>>,
+    /// Rate and connection limits.
+    pub limits: LimitsConfig,
+    /// How long a query may run (mutations are never cut short: they run
+    /// in a transaction and announce their events once committed).
+    pub request_timeout: Duration,
+    /// Whether `__schema` and `__type` are answered. Off on a public node
+    /// that should not publish its schema.
+    pub introspection: bool,
+    /// Whether `/graphiql` is served.
+    pub graphiql: bool,
 }
 
 impl Default for Options {
@@ -92,6 +113,10 @@ impl Default for Options {
             response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
             shared_values: None,
+            limits: LimitsConfig::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            introspection: true,
+            graphiql: true,
         }
     }
 }
@@ -104,6 +129,10 @@ impl std::fmt::Debug for Options {
             .field("response_cache_bytes", &self.response_cache_bytes)
             .field("cache_max_age", &self.cache_max_age)
             .field("shared_values", &self.shared_values.is_some())
+            .field("limits", &self.limits)
+            .field("request_timeout", &self.request_timeout)
+            .field("introspection", &self.introspection)
+            .field("graphiql", &self.graphiql)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +141,8 @@ impl std::fmt::Debug for Options {
 pub const DEFAULT_RESPONSE_CACHE_BYTES: usize = 64 << 20;
 /// How long cached responses are served without asking, by default.
 pub const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(5);
+/// How long a query may run, by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Bytes of persisted query documents each node keeps.
 const PERSISTED_BYTES: usize = 8 << 20;
 
@@ -120,10 +151,18 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
     if cache.enabled() {
         cache.follow(newsroom.bus().changes());
     }
-    let schema = gql::schema_with(newsroom.clone(), options.site, cache.clone());
+    let schema = gql::schema_with(
+        newsroom.clone(),
+        options.site,
+        cache.clone(),
+        options.introspection,
+    );
     let renders = RenderCache::new();
     let state = AppState {
         pumps: Pumps::new(schema.clone(), newsroom.clone(), renders.clone()),
+        desk_sockets: Arc::new(DeskSockets::new(newsroom.clone())),
+        limits: Limits::new(options.limits),
+        request_timeout: options.request_timeout,
         schema,
         newsroom,
         metrics: Arc::default(),
@@ -150,21 +189,29 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT, IF_NONE_MATCH])
-        .expose_headers([ETAG])
+        .expose_headers([ETAG, observe::X_REQUEST_ID.clone(), RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
-    Router::new()
+    let graphql_routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphiql", get(graphiql))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::enforce,
+        ));
+    let mut router = Router::new().merge(graphql_routes);
+    if options.graphiql {
+        router = router.route("/graphiql", get(graphiql));
+    }
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::count,
         ))
+        .layer(middleware::from_fn(observe::request_id))
         .with_state(state)
 }
 

@@ -6,13 +6,14 @@
 use std::time::Duration;
 
 use async_graphql::ServerError;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, VARY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, RETRY_AFTER, VARY};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::graphql::cache::Cached;
 use crate::graphql::errors::{self, code};
+use crate::http::limits::{LimitsConfig, Refusal, Refused};
 use crate::http::negotiate::MediaType;
 
 /// The largest response body sent. The complexity limit bounds how many
@@ -138,6 +139,26 @@ pub fn request_error(
         .get_or_insert_with(Default::default)
         .set("code", code);
     errors_response(status, media, vec![error])
+}
+
+/// Answers a request a limit refused: `429 Too Many Requests` (`503` when
+/// the node is full), with `Retry-After` in whole seconds, rounded up.
+pub fn rate_limited(media: MediaType, refused: &Refused, config: &LimitsConfig) -> Response {
+    let status = match refused.why {
+        Refusal::WebSocketsPerNode => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::TOO_MANY_REQUESTS,
+    };
+    let mut reply = request_error(
+        status,
+        media,
+        code::RATE_LIMITED,
+        refused.why.message(config),
+    );
+    let seconds = refused.retry_after.as_secs() + u64::from(refused.retry_after.subsec_nanos() > 0);
+    reply
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    reply
 }
 
 /// Answers a domain error raised outside the executor (resolving a bearer

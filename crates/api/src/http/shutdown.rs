@@ -1,8 +1,8 @@
 //! Graceful shutdown of long-lived connections.
 //!
-//! axum's graceful shutdown stops accepting and waits for HTTP requests in
-//! flight, but a WebSocket, once upgraded, is a task of its own that axum
-//! neither tracks nor stops. [`Shutdown`] is the handle through which the
+//! The accept loop's graceful shutdown ([`crate::serve`]) stops accepting
+//! and waits for HTTP requests in flight, but a WebSocket, once upgraded,
+//! is a task of its own that HTTP neither tracks nor stops. [`Shutdown`] is the handle through which the
 //! server tells open WebSockets to go: each sends a close frame (`1012
 //! service restart`) and ends, so that clients reconnect (to another node,
 //! or this one once it is back) and resume from the cursor of the last
@@ -15,13 +15,11 @@
 //! let shutdown = api::Shutdown::new();
 //! let app = api::router_with(newsroom, api::SiteConfig::default(), shutdown.clone());
 //! let trigger = shutdown.clone();
-//! axum::serve(listener, app)
-//!     .with_graceful_shutdown(async move {
-//!         signal.await; // SIGTERM, ctrl-c
-//!         trigger.trigger();
-//!     })
-//!     .await
-//!     .unwrap();
+//! api::serve(listener, app, api::HttpConfig::default(), async move {
+//!     signal.await; // SIGTERM, ctrl-c
+//!     trigger.trigger();
+//! })
+//! .await;
 //! // HTTP is done; give the sockets a moment to say goodbye.
 //! let _ = tokio::time::timeout(std::time::Duration::from_secs(5), shutdown.drained()).await;
 //! # }

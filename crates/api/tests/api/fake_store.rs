@@ -14,7 +14,9 @@ use domain::auth::{Principal, StoredToken, Visibility};
 use domain::content::{Article, ArticleBody, ArticleStatus, Author, NewSection, Section, Tag};
 use domain::events::{Event, EventRecord, Stream};
 use domain::html::SafeHtml;
-use domain::ids::{ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId};
+use domain::ids::{
+    ArticleId, AuthorId, BreakingNewsId, LiveBlogId, LiveEntryId, SectionId, TagId, TokenId,
+};
 use domain::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, Page, PageRequest, Position, SortValue};
 use domain::ports::*;
@@ -643,17 +645,30 @@ impl TokenRepository for FakeStore {
         data.tokens.retain(|t| t.name != name);
         Ok((before - data.tokens.len()) as u64)
     }
-    async fn principal_by_token_hash(&self, hash: &str) -> Result<Option<Principal>> {
+    async fn principal_by_token_hash(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>> {
         let data = self.data();
         Ok(data
             .tokens
             .iter()
-            .find(|t| t.hash == hash)
+            .find(|t| t.hash == hash && t.expires_at.is_none_or(|at| at > now))
             .map(|t| Principal {
                 token_id: t.id,
                 name: t.name.clone(),
                 role: t.role,
             }))
+    }
+    async fn active_tokens(&self, ids: &[TokenId], now: DateTime<Utc>) -> Result<Vec<TokenId>> {
+        let data = self.data();
+        Ok(data
+            .tokens
+            .iter()
+            .filter(|t| ids.contains(&t.id) && t.expires_at.is_none_or(|at| at > now))
+            .map(|t| t.id)
+            .collect())
     }
 }
 

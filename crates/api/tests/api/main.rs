@@ -134,7 +134,7 @@ impl TestApp {
     pub async fn token(&self, role: Role) -> String {
         let issued = self
             .newsroom
-            .issue_token(&format!("desk-{role}"), role, [role as u8 + 1; 32])
+            .issue_token(&format!("desk-{role}"), role, None, [role as u8 + 1; 32])
             .await
             .unwrap();
         issued.secret

@@ -182,6 +182,17 @@ async fn the_legacy_graphql_ws_protocol_is_accepted_and_spoken_when_listed_first
 }
 
 #[tokio::test]
+async fn the_protocol_is_echoed_exactly_as_the_client_wrote_it() {
+    let app = TestApp::with_articles(0);
+    let addr = serve(&app).await;
+    // A client checks the echo byte for byte against what it sent.
+    let (mut socket, chosen) = connect(addr, "chat, GraphQL-Transport-WS").await;
+    assert_eq!(chosen, "GraphQL-Transport-WS");
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+}
+
+#[tokio::test]
 async fn an_upgrade_with_a_bad_token_is_refused_before_upgrading() {
     let app = TestApp::with_articles(0);
     let request = Request::builder()

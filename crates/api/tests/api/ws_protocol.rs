@@ -276,7 +276,12 @@ async fn transport_ws_pings_are_answered_with_pongs() {
 
 #[tokio::test]
 async fn a_connection_runs_at_most_100_subscriptions() {
-    let app = TestApp::with_articles(0);
+    // The rate of subscription starts is another limit (see the e2e tests).
+    let options = api::Options {
+        limits: api::LimitsConfig::unlimited(),
+        ..api::Options::default()
+    };
+    let app = TestApp::with_options(0, options);
     let addr = serve(&app).await;
     for protocol in BOTH {
         let mut socket = open(addr, protocol, json!({})).await;

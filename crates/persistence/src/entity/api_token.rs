@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub hash: String,
     pub created_at: DateTimeUtc,
+    pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
 }
 

@@ -21,6 +21,7 @@ contract!(
     authors_update_and_clash,
     active_breaking_news_excludes_retracted_and_expired,
     revoked_tokens_stop_authenticating,
+    tokens_stop_authenticating_when_they_expire,
     ping_answers_and_statements_are_counted,
 );
 
@@ -168,6 +169,7 @@ async fn revoked_tokens_stop_authenticating(db: &TestDb) {
         role: Role::Editor,
         hash: hash_token(secret),
         created_at: clock::now(),
+        expires_at: None,
     };
     let desk = token("desk", "pm_one");
     db.insert_token(&desk).await.expect("insert");
@@ -186,8 +188,9 @@ async fn revoked_tokens_stop_authenticating(db: &TestDb) {
         .expect_err("same hash");
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
 
+    let now = clock::now();
     let principal = db
-        .principal_by_token_hash(&hash_token("pm_one"))
+        .principal_by_token_hash(&hash_token("pm_one"), now)
         .await
         .expect("lookup")
         .expect("known");
@@ -196,24 +199,82 @@ async fn revoked_tokens_stop_authenticating(db: &TestDb) {
         (desk.id, "desk", Role::Editor)
     );
     assert_eq!(
-        db.principal_by_token_hash("nope").await.expect("lookup"),
-        None
-    );
-
-    assert_eq!(db.revoke_tokens("desk").await.expect("revoke"), 2);
-    assert_eq!(db.revoke_tokens("desk").await.expect("revoke again"), 0);
-    assert_eq!(
-        db.principal_by_token_hash(&hash_token("pm_one"))
+        db.principal_by_token_hash("nope", now)
             .await
             .expect("lookup"),
         None
     );
+
+    let chief_id = db
+        .principal_by_token_hash(&hash_token("pm_three"), now)
+        .await
+        .expect("lookup")
+        .expect("known")
+        .token_id;
+    let mut both = vec![desk.id, chief_id];
+    both.sort();
+    let mut active = db.active_tokens(&both, now).await.expect("active");
+    active.sort();
+    assert_eq!(active, both);
+
+    assert_eq!(db.revoke_tokens("desk").await.expect("revoke"), 2);
+    assert_eq!(db.revoke_tokens("desk").await.expect("revoke again"), 0);
+    assert_eq!(
+        db.principal_by_token_hash(&hash_token("pm_one"), now)
+            .await
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        db.active_tokens(&both, now).await.expect("active"),
+        vec![chief_id],
+        "the revoked token is no longer active"
+    );
     let chief = db
-        .principal_by_token_hash(&hash_token("pm_three"))
+        .principal_by_token_hash(&hash_token("pm_three"), now)
         .await
         .expect("lookup")
         .expect("unaffected");
     assert_eq!(chief.role, Role::Admin);
+}
+
+async fn tokens_stop_authenticating_when_they_expire(db: &TestDb) {
+    let now = clock::now();
+    let night = StoredToken {
+        id: TokenId::new(),
+        name: "election-night".into(),
+        role: Role::Editor,
+        hash: hash_token("pm_night"),
+        created_at: now,
+        expires_at: Some(now + Duration::hours(1)),
+    };
+    db.insert_token(&night).await.expect("insert");
+    let hash = hash_token("pm_night");
+    let before = now + Duration::minutes(59);
+    let after = now + Duration::minutes(61);
+    assert!(
+        db.principal_by_token_hash(&hash, before)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+    assert_eq!(
+        db.active_tokens(&[night.id], before).await.expect("active"),
+        vec![night.id]
+    );
+    assert_eq!(
+        db.principal_by_token_hash(&hash, after)
+            .await
+            .expect("lookup"),
+        None,
+        "expired"
+    );
+    assert!(
+        db.active_tokens(&[night.id], after)
+            .await
+            .expect("active")
+            .is_empty()
+    );
 }
 
 async fn ping_answers_and_statements_are_counted(db: &TestDb) {

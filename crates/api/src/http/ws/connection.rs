@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use domain::Caller;
@@ -23,6 +23,7 @@ use crate::http::shutdown::Shutdown;
 use crate::http::ws::frame::{FrameError, Incoming, Opcode};
 use crate::http::ws::members::{Item, Member, Members};
 use crate::http::ws::protocol::{self, Protocol};
+use crate::http::ws::revocation::{DeskSockets, Registration};
 use crate::http::ws::session::{Node, Out, Session};
 use crate::http::ws::socket::{Reader, Writer};
 use crate::http::ws::wakeups::{Source, Wakeups};
@@ -31,6 +32,9 @@ use crate::http::ws::{SHUTDOWN_REASON, WebSocketConfig, close};
 pub struct Connection {
     pub node: Node,
     pub shutdown: Shutdown,
+    /// Where a connection that authenticated with a token registers, to
+    /// hear when the token is revoked or expires.
+    pub desk: Arc<DeskSockets>,
     pub config: WebSocketConfig,
     pub protocol: Protocol,
     pub caller: Caller,
@@ -61,6 +65,8 @@ enum Wake {
     InitTimeout,
     /// A pump handed subscriptions back.
     Returns,
+    /// The caller's token stopped authenticating.
+    Revoked,
 }
 
 /// What a connection waits on, each polled with its own waker and only
@@ -74,6 +80,7 @@ struct Sources<'a, S> {
     socket: &'a mut Reader,
     members: &'a mut Members,
     pumped: &'a [Arc<Member>],
+    desk: Option<&'a Registration>,
 }
 
 impl<S: Future<Output = ()>> Sources<'_, S> {
@@ -107,6 +114,11 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
                 .poll(cx)
                 .map(|()| Wake::Shutdown),
             Source::KeepAlive => self.keep_alive.poll_tick(cx).map(|_| Wake::KeepAlive),
+            // Woken by the node's token check.
+            Source::Revoked => match self.desk {
+                Some(desk) if desk.is_revoked() => Poll::Ready(Wake::Revoked),
+                _ => Poll::Pending,
+            },
             Source::InitDeadline => match &mut self.init_deadline {
                 Some(deadline) => deadline.as_mut().poll(cx).map(|()| Wake::InitTimeout),
                 None => Poll::Pending,
@@ -132,7 +144,7 @@ impl<S: Future<Output = ()>> Sources<'_, S> {
 
 /// The order in which woken sources are polled: the signals, then the
 /// busy two, whichever's turn it is first.
-fn polling_order(events_first: bool) -> [Source; 6] {
+fn polling_order(events_first: bool) -> [Source; 7] {
     let (first, second) = if events_first {
         (Source::Events, Source::Socket)
     } else {
@@ -140,6 +152,7 @@ fn polling_order(events_first: bool) -> [Source; 6] {
     };
     [
         Source::Shutdown,
+        Source::Revoked,
         Source::KeepAlive,
         Source::InitDeadline,
         Source::Returns,
@@ -182,8 +195,13 @@ impl Connection {
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard = Instant::now();
         let mut events_first = false;
+        let revoked_waker = wakeups.waker(Source::Revoked).clone();
+        let mut desk = None;
 
         let ending = loop {
+            // The caller is set by the upgrade and may change with
+            // `connection_init`: follow its token.
+            register_desk(&mut desk, session.caller(), &self.desk, &revoked_waker);
             let acked = session.acked();
             if acked {
                 init_deadline = None;
@@ -198,6 +216,7 @@ impl Connection {
                     socket: &mut socket,
                     members: &mut session.members,
                     pumped: &session.pumped,
+                    desk: desk.as_ref(),
                 };
                 std::future::poll_fn(|task| sources.poll_next(task, events_first)).await
             };
@@ -226,6 +245,7 @@ impl Connection {
                     frames_of(session.on_event(item).await)
                 }
                 Wake::Returns => frames_of(session.take_returns().await),
+                Wake::Revoked => frames_of(session.revoked()),
                 Wake::InitTimeout => {
                     vec![close_with(
                         close::INIT_TIMEOUT,
@@ -259,6 +279,7 @@ impl Connection {
         };
         // Subscriptions end here, whatever happens to the socket next.
         drop(session);
+        drop(desk);
         match ending {
             Ending::ClosedByUs => {
                 let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
@@ -300,6 +321,20 @@ fn first_keep_alive(interval: Duration) -> Duration {
     // however many connections there are.
     let spread = (n as f64 * 0.618_033_988_749_895).fract();
     interval.mul_f64(0.5 + spread / 2.0)
+}
+
+/// Keeps `desk` registered under the token `caller` authenticated with, if
+/// any.
+fn register_desk(
+    desk: &mut Option<Registration>,
+    caller: &Caller,
+    sockets: &DeskSockets,
+    wake: &Waker,
+) {
+    let token = caller.principal().map(|p| p.token_id);
+    if desk.as_ref().map(Registration::token) != token {
+        *desk = token.map(|token| sockets.register(token, wake.clone()));
+    }
 }
 
 fn frames_of(out: Vec<Out>) -> Vec<Frame> {
@@ -344,9 +379,10 @@ mod tests {
         for events_first in [true, false] {
             let order = polling_order(events_first);
             assert_eq!(
-                order[..4],
+                order[..5],
                 [
                     Source::Shutdown,
+                    Source::Revoked,
                     Source::KeepAlive,
                     Source::InitDeadline,
                     Source::Returns
@@ -357,7 +393,7 @@ mod tests {
             } else {
                 [Source::Socket, Source::Events]
             };
-            assert_eq!(order[4..], busy);
+            assert_eq!(order[5..], busy);
         }
     }
 

@@ -262,6 +262,11 @@ impl Members {
         }
     }
 
+    /// The members running.
+    pub fn members(&self) -> impl Iterator<Item = &Arc<Member>> {
+        self.running.iter().map(|running| &running.member)
+    }
+
     /// Subscriptions running.
     pub fn len(&self) -> usize {
         self.running.len()

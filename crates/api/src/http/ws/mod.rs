@@ -57,6 +57,12 @@
 //!   (nothing queues), and at most [`MAX_OPERATIONS`] subscriptions per
 //!   connection. Bytes that are not RFC 6455 close the socket with `1002`
 //!   (`1007` for text that is not UTF-8).
+//! - **Limits** ([`crate::http::limits`]): connections per client address
+//!   and per node (refused at the upgrade), subscription starts per second
+//!   and bytes of subscription documents per connection (that `subscribe`
+//!   gets `RATE_LIMITED`; the connection stays).
+//! - **Revocation** ([`revocation`]): a connection that authenticated with
+//!   a token closes with `4403` once the token is revoked or expires.
 //! - **Graceful shutdown** ([`Shutdown`]): a close frame `1012` ("service
 //!   restart"), after which `graphql-ws` clients reconnect by themselves
 //!   and resubscribe with the cursor of the last event they received.
@@ -67,6 +73,7 @@ mod members;
 pub mod protocol;
 pub mod pump;
 pub mod render;
+pub mod revocation;
 mod session;
 mod socket;
 mod wakeups;
@@ -167,7 +174,7 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
         Ok(caller) => caller,
         Err(err) => return reply::domain_error(MediaType::Json, &err),
     };
-    let Some(protocol) = requested_protocol(&parts) else {
+    let Some((protocol, token)) = requested_protocol(&parts) else {
         return bad_upgrade(
             StatusCode::BAD_REQUEST,
             "set Sec-WebSocket-Protocol to graphql-transport-ws (or the legacy graphql-ws)",
@@ -192,19 +199,30 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
             "a WebSocket needs an HTTP/1.1 connection",
         );
     };
+    let ip = state.limits.client_ip(&parts.headers, &parts.extensions);
+    let permit = match state.limits.open_websocket(ip) {
+        Ok(permit) => permit,
+        Err(refused) => {
+            return reply::rate_limited(MediaType::Json, &refused, &state.limits.config);
+        }
+    };
     let connection = connection::Connection {
         node: session::Node {
             schema: state.schema.clone(),
             newsroom: state.newsroom.clone(),
             renders: state.renders.clone(),
             pumps: state.pumps.clone(),
+            limits: state.limits.clone(),
         },
         shutdown: state.shutdown.clone(),
+        desk: state.desk_sockets.clone(),
         config: state.websocket,
         protocol,
         caller,
     };
     tokio::spawn(async move {
+        // The connection's slot, held until it ends.
+        let _permit = permit;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let (reader, writer) = socket::split(TokioIo::new(upgraded), MAX_MESSAGE_BYTES);
@@ -213,18 +231,16 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
             Err(error) => tracing::debug!(%error, "a WebSocket upgrade did not complete"),
         }
     });
-    // Echo exactly the protocol that will be spoken, whatever order the
-    // client listed its protocols in.
+    // Echo the protocol that will be spoken exactly as the client wrote it
+    // (browsers fail a handshake whose protocol is not one they sent,
+    // byte for byte), whatever order the client listed its protocols in.
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
-    headers.insert(
-        SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(protocol.subprotocol()),
-    );
+    headers.insert(SEC_WEBSOCKET_PROTOCOL, token);
     response
 }
 
@@ -274,15 +290,20 @@ fn bad_upgrade(status: StatusCode, message: &str) -> Response {
     reply::request_error(status, MediaType::Json, code::BAD_USER_INPUT, message)
 }
 
-/// The first protocol the client asked for that we speak.
-fn requested_protocol(parts: &Parts) -> Option<Protocol> {
+/// The first protocol the client asked for that we speak, and the token
+/// it asked for it with.
+fn requested_protocol(parts: &Parts) -> Option<(Protocol, HeaderValue)> {
     parts
         .headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .find_map(|p| Protocol::from_subprotocol(p.trim()))
+        .find_map(|token| {
+            let token = token.trim();
+            let protocol = Protocol::from_subprotocol(token)?;
+            Some((protocol, HeaderValue::from_str(token).ok()?))
+        })
 }
 
 #[cfg(test)]

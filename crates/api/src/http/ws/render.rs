@@ -63,6 +63,13 @@ pub struct RenderSpec {
     cache: Weak<RenderCache>,
 }
 
+impl RenderSpec {
+    /// What the subscription's document and variables take.
+    pub fn document_bytes(&self) -> usize {
+        self.key.query.len() + self.key.variables.len()
+    }
+}
+
 impl Drop for RenderSpec {
     fn drop(&mut self) {
         if let Some(cache) = self.cache.upgrade() {

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
+use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{PathSegment, Request, Response, ServerError, Variables};
@@ -29,6 +30,7 @@ use crate::graphql::execute::{execute, execute_stream, prepare};
 use crate::graphql::fanout::{Probe, only};
 use crate::graphql::{ApiSchema, operation_type};
 use crate::http::auth::{InitToken, token_from_init_payload};
+use crate::http::limits::{Limits, LocalRate, Refusal};
 use crate::http::ws::members::{Item, Member, Members, Returned};
 use crate::http::ws::protocol::{self, ClientMessage, Operation, Protocol};
 use crate::http::ws::pump::{MAX_LAG, Pumps};
@@ -50,6 +52,7 @@ pub struct Node {
     pub newsroom: Newsroom,
     pub renders: Arc<RenderCache>,
     pub pumps: Arc<Pumps>,
+    pub limits: Arc<Limits>,
 }
 
 pub struct Session {
@@ -68,6 +71,8 @@ pub struct Session {
     /// A member that just delivered an event, and its sequence: once that
     /// is written, it may join its stream's pump.
     may_join: Option<(Arc<Member>, i64)>,
+    /// How fast this connection may start subscriptions.
+    subscribe_rate: LocalRate,
 }
 
 impl Session {
@@ -80,6 +85,7 @@ impl Session {
         returns: Waker,
     ) -> Self {
         Session {
+            subscribe_rate: LocalRate::new(node.limits.config.subscribes_per_connection),
             protocol,
             node,
             caller,
@@ -96,6 +102,22 @@ impl Session {
     /// Whether `connection_init` was accepted.
     pub fn acked(&self) -> bool {
         self.acked
+    }
+
+    /// Who the connection's queries and mutations run as.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The token the connection authenticated with was revoked or expired:
+    /// the connection ends, as if its `connection_init` had been refused.
+    pub fn revoked(&self) -> Vec<Out> {
+        let error = to_graphql(&domain::Error::Unauthenticated);
+        let error = async_graphql::Error {
+            message: "the token of this connection was revoked or has expired".to_owned(),
+            ..error
+        };
+        self.refuse(close::FORBIDDEN, error)
     }
 
     /// Answers one client message.
@@ -229,6 +251,9 @@ impl Session {
             let error = coded(ServerError::new(message, None), code::RATE_LIMITED);
             return self.answer(&id, Response::from_errors(vec![error]));
         }
+        if let Err(refusal) = self.admit_subscription(&query, &variables) {
+            return self.answer(&id, Response::from_errors(vec![refusal]));
+        }
 
         let probe = Probe::default();
         let responses: Vec<Response> =
@@ -276,6 +301,40 @@ impl Session {
             self.members.insert(member, events, plan.feed.live);
         }
         Vec::new()
+    }
+
+    /// Counts a subscription start against the connection's rate, and its
+    /// document and variables against the bytes it may hold.
+    fn admit_subscription(
+        &mut self,
+        query: &str,
+        variables: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), ServerError> {
+        let limits = &self.node.limits;
+        let refused = |why: Refusal, retry_after| {
+            let refused = limits.refuse(why, retry_after);
+            coded(
+                ServerError::new(refused.why.message(&limits.config), None),
+                code::RATE_LIMITED,
+            )
+        };
+        if let Err(retry_after) = self.subscribe_rate.admit(tokio::time::Instant::now()) {
+            return Err(refused(Refusal::SubscribesPerConnection, retry_after));
+        }
+        let budget = limits.config.subscription_bytes_per_connection;
+        if budget > 0 {
+            let held: usize = self
+                .members
+                .members()
+                .chain(self.pumped.iter())
+                .map(|member| member.spec.document_bytes())
+                .sum();
+            let wanted = query.len() + serde_json::to_vec(variables).map_or(0, |v| v.len());
+            if held + wanted > budget {
+                return Err(refused(Refusal::SubscriptionBytes, Duration::ZERO));
+            }
+        }
+        Ok(())
     }
 
     /// Whether subscription `id` is running.

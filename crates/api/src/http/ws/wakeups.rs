@@ -26,17 +26,20 @@ pub enum Source {
     InitDeadline = 4,
     /// A pump handed a subscription back.
     Returns = 5,
+    /// The token the connection authenticated with stopped working.
+    Revoked = 6,
 }
 
 impl Source {
     /// Every source, each at the index of its discriminant.
-    const ALL: [Source; 6] = [
+    const ALL: [Source; 7] = [
         Source::Shutdown,
         Source::Socket,
         Source::Events,
         Source::KeepAlive,
         Source::InitDeadline,
         Source::Returns,
+        Source::Revoked,
     ];
 
     fn bit(self) -> u8 {
