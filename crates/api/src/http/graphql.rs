@@ -241,7 +241,7 @@ fn timed_out(state: &AppState, media: MediaType) -> Response {
 /// A request as sent, before its document is known: `query` may be left
 /// out for a persisted one.
 #[derive(Debug, Default)]
-struct RawRequest {
+pub struct RawRequest {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Variables,
@@ -249,6 +249,11 @@ struct RawRequest {
 }
 
 impl RawRequest {
+    /// The document, unless the request names a persisted one instead.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
     fn document(query: String) -> Self {
         RawRequest {
             query: Some(query),
@@ -288,7 +293,7 @@ impl GetParams {
 /// Reads a JSON POST body. Checked field by field, so that the message
 /// names what is wrong ("`variables` must be an object") rather than
 /// quoting a deserialiser.
-fn json_request(body: &[u8]) -> Result<RawRequest, String> {
+pub fn json_request(body: &[u8]) -> Result<RawRequest, String> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
     let serde_json::Value::Object(mut fields) = value else {

@@ -1,8 +1,9 @@
 //! GraphQL over WebSocket on `GET /graphql`: both `graphql-transport-ws`
 //! (the `graphql-ws` library) and the legacy `graphql-ws` subprotocol
 //! (`subscriptions-transport-ws`), spoken by our own code rather than
-//! async-graphql's protocol socket, over our own RFC 6455 framing
-//! ([`frame`], [`socket`]) rather than axum's socket.
+//! async-graphql's protocol socket, over our own RFC 6455 writing
+//! ([`frame`], [`socket`]) rather than axum's socket; what clients send is
+//! parsed by tungstenite, and the handshake's accept key is its.
 //!
 //! **Why our own.** async-graphql runs every subscription as its own
 //! execution: each event is resolved and serialised once per subscriber,
@@ -68,7 +69,7 @@
 //!   and resubscribe with the cursor of the last event they received.
 
 mod connection;
-mod frame;
+pub mod frame;
 mod members;
 pub mod protocol;
 pub mod pump;
@@ -93,7 +94,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use sha1::{Digest, Sha1};
 
 use crate::graphql::errors::code;
 use crate::http::auth::caller_from_headers;
@@ -278,10 +278,7 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, (StatusCode, &'static 
             StatusCode::BAD_REQUEST,
             "Sec-WebSocket-Key must be 16 bytes in base64",
         ))?;
-    let mut sha1 = Sha1::new();
-    sha1.update(key.as_bytes());
-    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    let accept = STANDARD.encode(sha1.finalize());
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     // Base64 is always a valid header value.
     HeaderValue::from_str(&accept).map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "accept key"))
 }
