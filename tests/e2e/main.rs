@@ -37,3 +37,4 @@ mod responses;
 mod revocation;
 mod site;
 mod tags;
+mod under_attack;

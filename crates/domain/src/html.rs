@@ -128,7 +128,12 @@ impl SafeHtml {
                 format!("the body is at most {} bytes of HTML", Self::MAX_INPUT_LEN),
             ));
         }
-        let html = SANITISER.clean(raw).to_string();
+        // A carriage return written as an entity (`&#13;`) comes out raw,
+        // and the next parse of the body (an edit re-cleans it) would turn
+        // it into a line feed: make it one now, so that cleaning is
+        // idempotent and a body does not change by being saved again.
+        // (Found by the fuzz target `sanitiser`.)
+        let html = SANITISER.clean(raw).to_string().replace('\r', "\n");
         let text = plain_text(&html);
         Ok(SafeHtml {
             html: html.trim().to_owned(),
@@ -313,6 +318,19 @@ mod tests {
                     body.html()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn cleaning_clean_html_changes_nothing() {
+        for raw in [
+            "<p>a&#13;b</p>",
+            "a&#xD;&#xA;b\r\nc",
+            "<p>Fish &amp; chips</p><blockquote cite=\"https://a.example/\">q</blockquote>",
+        ] {
+            let once = clean(raw);
+            assert!(!once.html().contains('\r'), "{:?}", once.html());
+            assert_eq!(clean(once.html()).html(), once.html(), "{raw:?}");
         }
     }
 

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use domain::Role;
 
 use crate::seed;
-use crate::settings::Settings;
+use crate::settings::{Config, Settings};
 use crate::startup::{Application, Bus, open_newsroom};
 
 #[derive(Parser, Debug)]
@@ -25,8 +25,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the API (the default). Configured by DATABASE_URL, REDIS_URL, POLITMASTER_BIND.
-    Serve,
+    /// Run the API (the default). Each setting is a flag here or its
+    /// environment variable (the README's configuration table).
+    Serve(Box<Config>),
     /// Bring the database schema up to date and exit.
     Migrate,
     /// Seed content into the database.
@@ -139,18 +140,31 @@ fn parse_role(raw: &str) -> Result<Role, String> {
     Role::parse(raw).map_err(|_| "must be `editor` or `admin`".to_owned())
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let app = Application::build(Settings::from_env()?).await?;
-            app.run_until_stopped(shutdown_signal()).await
+impl Cli {
+    /// The settings `serve` runs with: its flags, or else the environment.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        match &self.command {
+            Some(Command::Serve(config)) => Ok(Config::clone(config)),
+            _ => Config::from_env(),
         }
-        Command::Migrate => {
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(Settings::from_config(config)?).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&Config::from_env()?).await,
+        Some(Command::Serve(config)) => serve(&config).await,
+        Some(Command::Migrate) => {
             open_newsroom(&Settings::from_env()?, Bus::Local).await?;
             println!("database is up to date");
             Ok(())
         }
-        Command::Seed { demo, bench, sizes } => {
+        Some(Command::Seed { demo, bench, sizes }) => {
             let settings = Settings::from_env()?;
             let newsroom = open_newsroom(&settings, Bus::Configured).await?;
             if bench {
@@ -182,7 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { command } => {
+        Some(Command::Token { command }) => {
             let newsroom = open_newsroom(&Settings::from_env()?, Bus::Local).await?;
             match command {
                 TokenCommand::Create {
@@ -217,7 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Schema { check, path } => {
+        Some(Command::Schema { check, path }) => {
             let sdl = api::schema_sdl();
             if !check {
                 print!("{sdl}");

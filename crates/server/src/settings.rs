@@ -48,12 +48,131 @@ pub struct Settings {
     pub graphiql: bool,
 }
 
-impl Settings {
-    /// Reads `DATABASE_URL`, `REDIS_URL` and the `POLITMASTER_…` variables
-    /// of the README's configuration table (all but `POLITMASTER_LOG_FORMAT`,
-    /// which `main` reads before anything else, to set up logging).
+/// Declares every setting once: a field of [`Config`], its environment
+/// variable, and (from the field's name) its `politmaster serve` flag.
+macro_rules! config {
+    ($( $(#[doc = $doc:literal])* $field:ident = $env:literal, )*) => {
+        /// Every setting as given: a `politmaster serve` flag, or else its
+        /// environment variable (`--rate-limit-per-ip` and
+        /// `POLITMASTER_RATE_LIMIT_PER_IP`, say). [`Settings::from_config`]
+        /// checks and types them.
+        #[derive(clap::Args, Debug, Clone, Default)]
+        pub struct Config {
+            $(
+                $(#[doc = $doc])*
+                #[arg(long, env = $env, value_name = "VALUE", hide_env_values = true)]
+                pub $field: Option<String>,
+            )*
+        }
+
+        impl Config {
+            /// Each setting's environment variable and field.
+            pub const VARIABLES: &[(&str, &str)] = &[$(($env, stringify!($field))),*];
+
+            /// The value given for the setting of this variable; blank
+            /// counts as not given.
+            fn value(&self, env: &str) -> Option<String> {
+                let value = match env {
+                    $($env => self.$field.as_deref(),)*
+                    _ => {
+                        debug_assert!(false, "no setting reads {env}");
+                        None
+                    }
+                };
+                value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+            }
+        }
+    };
+}
+
+config! {
+    /// `sqlite://…` or `postgres://…` [default: sqlite://data/politmaster.db?mode=rwc]
+    database_url = "DATABASE_URL",
+    /// Redis for the event bus across nodes; unset: in-process bus
+    redis_url = "REDIS_URL",
+    /// Prefix of the Redis channels [default: politmaster]
+    redis_prefix = "POLITMASTER_REDIS_PREFIX",
+    /// Address and port to serve on [default: 127.0.0.1:8080]
+    bind = "POLITMASTER_BIND",
+    /// Seed demo content into an empty database [default: true without a database URL]
+    demo = "POLITMASTER_DEMO",
+    /// How often scheduled articles are checked, in ms [default: 5000]
+    scheduler_interval_ms = "POLITMASTER_SCHEDULER_INTERVAL_MS",
+    /// The site's public address [default: https://politmaster.example]
+    public_url = "POLITMASTER_PUBLIC_URL",
+    /// MiB of anonymous responses kept; 0: no cache [default: 64]
+    response_cache_mb = "POLITMASTER_RESPONSE_CACHE_MB",
+    /// Seconds HTTP caches may keep an anonymous GET response [default: 5]
+    cache_max_age_seconds = "POLITMASTER_CACHE_MAX_AGE_SECONDS",
+    /// Requests per second per client address, RATE[:BURST]; 0: off [default: 100:200]
+    rate_limit_per_ip = "POLITMASTER_RATE_LIMIT_PER_IP",
+    /// Requests per second per desk token, RATE[:BURST]; 0: off [default: 50:100]
+    rate_limit_per_token = "POLITMASTER_RATE_LIMIT_PER_TOKEN",
+    /// The header a trusted proxy puts the client's address in
+    client_ip_header = "POLITMASTER_CLIENT_IP_HEADER",
+    /// Open WebSockets per client address; 0: no limit [default: 200]
+    websockets_per_ip = "POLITMASTER_WEBSOCKETS_PER_IP",
+    /// Open WebSockets on this node; 0: no limit [default: 50000]
+    websockets_per_node = "POLITMASTER_WEBSOCKETS_PER_NODE",
+    /// Subscriptions a WebSocket may start per second, RATE[:BURST] [default: 10:100]
+    subscribes_per_connection = "POLITMASTER_SUBSCRIBES_PER_CONNECTION",
+    /// Bytes of subscription documents one WebSocket may hold [default: 262144]
+    subscription_bytes_per_connection = "POLITMASTER_SUBSCRIPTION_BYTES_PER_CONNECTION",
+    /// Seconds a connection may take to send a request head [default: 20]
+    request_head_timeout_seconds = "POLITMASTER_REQUEST_HEAD_TIMEOUT_SECONDS",
+    /// Seconds a query may run [default: 15]
+    request_timeout_seconds = "POLITMASTER_REQUEST_TIMEOUT_SECONDS",
+    /// Answer `__schema` and `__type` [default: true]
+    introspection = "POLITMASTER_INTROSPECTION",
+    /// Serve GraphiQL at /graphiql [default: true]
+    graphiql = "POLITMASTER_GRAPHIQL",
+    /// `text` or `json` (one object a line, with request ids) [default: text]
+    log_format = "POLITMASTER_LOG_FORMAT",
+}
+
+/// Only the settings, for reading them from the environment alone.
+#[derive(clap::Parser)]
+struct EnvironmentOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Config {
+    /// The settings from the environment alone.
     pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        use clap::Parser;
+        let parsed =
+            EnvironmentOnly::try_parse_from(["politmaster"]).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(parsed.config)
+    }
+
+    /// How to log: `text` (the default) or `json`.
+    pub fn log_format(&self) -> anyhow::Result<LogFormat> {
+        match self.value("POLITMASTER_LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => bail!("POLITMASTER_LOG_FORMAT must be `text` or `json`, not `{other}`"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// The settings from the environment alone (see [`Config`]).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_config(&Config::from_env()?)
+    }
+
+    /// Checks and types what was given; what was not takes its default.
+    /// Errors name the environment variable (the flag is its name in
+    /// lower case, after `--`).
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let var = |name: &str| config.value(name);
         let database_url = var("DATABASE_URL");
         // Demo content is for the embedded default; a configured database
         // gets it only when asked.
@@ -271,6 +390,58 @@ fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_flag_is_named_after_its_variable() {
+        for (env, field) in Config::VARIABLES {
+            let expected = env.trim_start_matches("POLITMASTER_").to_ascii_lowercase();
+            assert_eq!(*field, expected, "{env}");
+        }
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for (env, field) in Config::VARIABLES {
+            let row = format!("| `{env}` | `--{}` |", field.replace('_', "-"));
+            assert!(readme.contains(&row), "the README has no row `{row}`");
+        }
+    }
+
+    #[test]
+    fn nothing_given_is_every_default() {
+        let settings = Settings::from_config(&Config::default()).expect("defaults");
+        assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(settings.limits, api::LimitsConfig::default());
+        assert_eq!(settings.http, api::HttpConfig::default());
+        assert!(settings.seed_demo && settings.introspection && settings.graphiql);
+        assert_eq!(
+            Config::default().log_format().expect("text"),
+            LogFormat::Text
+        );
+    }
+
+    #[test]
+    fn flags_are_checked_like_variables() {
+        let config = Config {
+            rate_limit_per_ip: Some("0".into()),
+            bind: Some("0.0.0.0:9000".into()),
+            introspection: Some("off".into()),
+            ..Config::default()
+        };
+        let settings = Settings::from_config(&config).expect("valid");
+        assert_eq!(settings.limits.requests_per_ip, api::Rate::UNLIMITED);
+        assert_eq!(settings.bind.port(), 9000);
+        assert!(!settings.introspection);
+        let bad = Config {
+            websockets_per_ip: Some("many".into()),
+            ..Config::default()
+        };
+        let error = Settings::from_config(&bad)
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("POLITMASTER_WEBSOCKETS_PER_IP"), "{error}");
+    }
 
     #[test]
     fn rates_are_a_number_and_an_optional_burst() {
