@@ -173,3 +173,108 @@ fn schema_prints_the_sdl() {
         assert!(sdl.contains(field), "the schema lacks {field}");
     }
 }
+
+#[test]
+fn token_create_takes_a_lifetime() {
+    let scratch = Scratch::new();
+    let made = scratch.run(&[
+        "token",
+        "create",
+        "--name",
+        "night",
+        "--role",
+        "editor",
+        "--expires-in",
+        "12h",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(stderr(&made).contains("until 20"), "{}", stderr(&made));
+    let refused = scratch.run(&[
+        "token",
+        "create",
+        "--name",
+        "x",
+        "--role",
+        "editor",
+        "--expires-in",
+        "soon",
+    ]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("whole number"), "{}", stderr(&refused));
+}
+
+/// `serve` configured by flags, logging JSON: the line that says where it
+/// serves, then a request's lines carrying the id the request was given.
+#[test]
+fn serve_takes_flags_and_logs_json_with_request_ids() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let scratch = Scratch::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_politmaster"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--demo",
+            "false",
+            "--log-format",
+            "json",
+            "--graphiql",
+            "false",
+        ])
+        .current_dir(&scratch.dir)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/serve.db?mode=rwc", scratch.dir.display()),
+        )
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "info,api=debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            logs.read_line(&mut line).expect("a log line") > 0,
+            "serve ended"
+        );
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON lines");
+        if let Some(addr) = entry["fields"]["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    let mut http = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        http,
+        "GET /graphiql HTTP/1.1\r\nHost: x\r\nX-Request-Id: cli-test-42\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sent");
+    let mut answer = String::new();
+    http.read_to_string(&mut answer).expect("answered");
+    assert!(
+        answer.starts_with("HTTP/1.1 404"),
+        "GraphiQL is off: {answer}"
+    );
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: cli-test-42"),
+        "{answer}"
+    );
+    let logged = loop {
+        line.clear();
+        assert!(
+            logs.read_line(&mut line).expect("a log line") > 0,
+            "serve ended"
+        );
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON lines");
+        if entry["span"]["id"] == "cli-test-42" {
+            break entry;
+        }
+    };
+    assert_eq!(logged["fields"]["status"], 404, "{logged}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
