@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use e2e::ws::{Connection, Protocol, Received};
 use e2e::{Options, TestApp, both_backends, data, error_code};
+use futures::{SinkExt, StreamExt};
 use politmaster::{HttpConfig, LimitsConfig, Rate};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const QUERY: &str = "{ sections { slug } }";
 
@@ -132,6 +135,72 @@ async fn behind_a_proxy_the_trusted_header_names_the_client(app: &TestApp) {
         200
     );
     assert_eq!(post(app, None, Some("2001:db8::1")).await.0, 200);
+
+    // Queries over a WebSocket are requests too: the upgrade is one, and
+    // of two queries the second finds the budget spent.
+    let mut socket = socket_from(app, "203.0.113.9").await;
+    let mut codes = Vec::new();
+    for id in ["a", "b"] {
+        let query = json!({ "id": id, "type": "subscribe", "payload": { "query": QUERY } });
+        socket
+            .send(Message::text(query.to_string()))
+            .await
+            .expect("sent");
+        loop {
+            let Some(Ok(Message::Text(text))) = socket.next().await else {
+                panic!("the socket closed");
+            };
+            let message: Value = serde_json::from_str(&text).expect("JSON");
+            let code = |errors: &Value| {
+                errors[0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_owned()
+            };
+            match message["type"].as_str() {
+                Some("next") => codes.push(code(&message["payload"]["errors"])),
+                // The protocol's `error` ends the operation by itself.
+                Some("error") => {
+                    codes.push(code(&message["payload"]));
+                    break;
+                }
+                Some("complete") => break,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(codes, ["none", "RATE_LIMITED"]);
+}
+
+/// A `graphql-transport-ws` socket, acknowledged, whose proxy says it
+/// comes from `address`.
+async fn socket_from(
+    app: &TestApp,
+    address: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let mut request = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .expect("a request");
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("value"),
+    );
+    headers.insert("x-forwarded-for", address.parse().expect("value"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("opens");
+    socket
+        .send(Message::text(
+            json!({ "type": "connection_init" }).to_string(),
+        ))
+        .await
+        .expect("sent");
+    let Some(Ok(Message::Text(ack))) = socket.next().await else {
+        panic!("no acknowledgement");
+    };
+    assert!(ack.contains("connection_ack"), "{ack}");
+    socket
 }
 
 fn websockets_limited() -> Options {

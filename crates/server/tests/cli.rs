@@ -200,7 +200,11 @@ fn token_create_takes_a_lifetime() {
         "soon",
     ]);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("whole number"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("whole number"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 /// `serve` configured by flags, logging JSON: the line that says where it

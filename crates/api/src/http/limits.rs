@@ -70,7 +70,8 @@ impl Rate {
 /// with unless configured otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitsConfig {
-    /// Requests (HTTP, and WebSocket upgrades) per client address.
+    /// Requests per client address: HTTP requests, WebSocket upgrades, and
+    /// queries and mutations sent over a WebSocket.
     pub requests_per_ip: Rate,
     /// Requests per desk token, wherever they come from.
     pub requests_per_token: Rate,

@@ -213,6 +213,7 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
             renders: state.renders.clone(),
             pumps: state.pumps.clone(),
             limits: state.limits.clone(),
+            client_ip: ip,
         },
         shutdown: state.shutdown.clone(),
         desk: state.desk_sockets.clone(),

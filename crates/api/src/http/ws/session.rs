@@ -14,6 +14,7 @@
 //!   subscribe time is `next` with the error, then `complete`, as before;
 //!   an error while running (`SLOW_CONSUMER`, `INTERNAL`) likewise.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
@@ -53,6 +54,9 @@ pub struct Node {
     pub renders: Arc<RenderCache>,
     pub pumps: Arc<Pumps>,
     pub limits: Arc<Limits>,
+    /// Who the limits count the connection's queries and mutations
+    /// against, as for HTTP requests.
+    pub client_ip: Option<IpAddr>,
 }
 
 pub struct Session {
@@ -235,16 +239,22 @@ impl Session {
         request.operation_name = operation_name.clone();
         // A document that does not parse, or is refused, is left to the
         // executor to report.
-        let Ok(prepared) = prepare(&self.node.schema, &query) else {
+        let prepared = prepare(&self.node.schema, &query).ok();
+        let kind = prepared
+            .as_ref()
+            .and_then(|prepared| operation_type(&prepared.document, operation_name.as_deref()));
+        let Some(prepared) = prepared.filter(|_| kind == Some(OperationType::Subscription)) else {
+            // A query or mutation (or a document the executor will
+            // refuse): a request like any over HTTP, counted as one.
+            if let Err(refused) = self.node.limits.admit_request(self.node.client_ip, None) {
+                let message = refused.why.message(&self.node.limits.config);
+                let error = coded(ServerError::new(message, None), code::RATE_LIMITED);
+                return self.answer(&id, Response::from_errors(vec![error]));
+            }
             let response = execute(&self.node.schema, request, self.caller.clone()).await;
             return self.answer(&id, response);
         };
         let document = prepared.document.clone();
-        let kind = operation_type(&document, operation_name.as_deref());
-        if kind != Some(OperationType::Subscription) {
-            let response = execute(&self.node.schema, request, self.caller.clone()).await;
-            return self.answer(&id, response);
-        }
         if self.members.len() + self.pumped.len() >= MAX_OPERATIONS {
             let message =
                 format!("at most {MAX_OPERATIONS} subscriptions may run on one connection");
