@@ -60,12 +60,24 @@ fn requests_limited() -> Options {
     })
 }
 
-async fn requests_are_limited_per_address_and_per_token(app: &TestApp) {
-    for i in 0..5 {
-        let (status, _, body) = post(app, None, None).await;
-        assert_eq!(status, 200, "request {i} of the burst: {body}");
+/// Sends until refused (a slow machine may earn a slot back meanwhile);
+/// how many were answered, and the refusal.
+async fn until_refused(
+    app: &TestApp,
+    token: Option<&str>,
+) -> (usize, (u16, Option<String>, Value)) {
+    for answered in 0..20 {
+        let (status, retry_after, body) = post(app, token, None).await;
+        if status != 200 {
+            return (answered, (status, retry_after, body));
+        }
     }
-    let (status, retry_after, body) = post(app, None, None).await;
+    panic!("twenty requests, none refused");
+}
+
+async fn requests_are_limited_per_address_and_per_token(app: &TestApp) {
+    let (answered, (status, retry_after, body)) = until_refused(app, None).await;
+    assert!(answered >= 5, "the burst is five: {answered}");
     assert_eq!(status, 429, "{body}");
     assert_eq!(error_code(&body), "RATE_LIMITED", "{body}");
     assert!(body.get("data").is_none(), "nothing ran: {body}");
@@ -93,11 +105,8 @@ fn tokens_limited() -> Options {
 }
 
 async fn a_token_has_its_own_budget(app: &TestApp) {
-    for i in 0..3 {
-        let (status, _, body) = post(app, Some(&app.editor_token), None).await;
-        assert_eq!(status, 200, "request {i}: {body}");
-    }
-    let (status, retry_after, body) = post(app, Some(&app.editor_token), None).await;
+    let (answered, (status, retry_after, body)) = until_refused(app, Some(&app.editor_token)).await;
+    assert!(answered >= 3, "the burst is three: {answered}");
     assert_eq!((status, error_code(&body).as_str()), (429, "RATE_LIMITED"));
     assert!(retry_after.is_some());
     // Another token, and readers, are not held back by it.

@@ -11,7 +11,7 @@ use serde_json::json;
 
 /// How long a socket may stay open after its token stopped working: the
 /// node checks every two seconds; the rest is slack for a loaded machine.
-const WITHIN: Duration = Duration::from_secs(8);
+const WITHIN: Duration = Duration::from_secs(12);
 
 /// `me` over the socket: the caller the connection runs as.
 async fn me_over(socket: &mut Connection) -> serde_json::Value {
@@ -98,7 +98,7 @@ async fn revoking_closes_the_sockets_of_the_token_on_every_node(app: &TestApp) {
 
 async fn an_expired_token_closes_its_sockets(app: &TestApp) {
     let desk = app.command_line().await;
-    let expires_at = domain::clock::now() + chrono::Duration::seconds(3);
+    let expires_at = domain::clock::now() + chrono::Duration::seconds(5);
     let shift = desk
         .issue_token("short-shift", Role::Editor, Some(expires_at), [9; 32])
         .await
