@@ -13,6 +13,7 @@ mod auth;
 mod filters;
 mod listing;
 mod publishing;
+mod readme;
 mod search;
 mod validation;
 
