@@ -37,5 +37,6 @@ mod operations;
 mod responses;
 mod revocation;
 mod site;
+mod structured_data;
 mod tags;
 mod under_attack;

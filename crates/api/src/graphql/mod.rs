@@ -26,6 +26,7 @@ pub mod order;
 pub mod persisted;
 pub mod section;
 pub mod site;
+pub mod structured;
 pub mod subscription;
 pub mod tag;
 pub mod viewer;

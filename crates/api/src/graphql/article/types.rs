@@ -9,11 +9,12 @@ use domain::html::SafeHtml;
 use domain::ports::ArticleParts;
 
 use crate::graphql::author::Author;
-use crate::graphql::context::loaders;
+use crate::graphql::context::{loaders, site_config};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::to_global;
 use crate::graphql::media::{Media, Source};
 use crate::graphql::section::Section;
+use crate::graphql::structured;
 use crate::graphql::tag::Tag;
 
 /// What sort of piece an article is.
@@ -157,6 +158,20 @@ impl Article {
     async fn url(&self, ctx: &Context<'_>) -> ApiResult<String> {
         let section = loaders(ctx)?.section(self.0.section_id).await?;
         Ok(article_path(&section, &self.0))
+    }
+
+    /// Structured data for search engines: schema.org `NewsArticle` (or
+    /// `AnalysisNewsArticle`, `OpinionNewsArticle`, `BackgroundNewsArticle`
+    /// by kind) with authors, publisher, dates, images, section, keywords
+    /// and, for a syndicated story, `isBasedOn` its original. JSON text to
+    /// put inside `<script type="application/ld+json">` as it is.
+    async fn json_ld(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let loaders = loaders(ctx)?;
+        let section = loaders.section(self.0.section_id).await?;
+        let authors = loaders.authors(&self.0.author_ids).await?;
+        let tags = loaders.tags(&self.0.tag_ids).await?;
+        let data = structured::news_article(site_config(ctx)?, &self.0, &section, &authors, &tags);
+        Ok(structured::script_text(&data))
     }
 }
 

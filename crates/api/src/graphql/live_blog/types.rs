@@ -12,11 +12,12 @@ use crate::graphql::author::Author;
 use crate::graphql::connection::{
     Connection, Edge, LiveEntryConnection, PageArgs, Total, page_cost,
 };
-use crate::graphql::context::{loaders, newsroom};
+use crate::graphql::context::{loaders, newsroom, site_config};
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::{from_global, to_global};
 use crate::graphql::media::Media;
 use crate::graphql::section::Section;
+use crate::graphql::structured;
 
 /// Where a live blog is in its life.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,48 @@ impl LiveBlog {
     /// The live blog page's path, `/live/{slug}`.
     async fn url(&self) -> String {
         format!("/live/{}", self.0.slug)
+    }
+
+    /// Structured data for search engines: schema.org `LiveBlogPosting`
+    /// with its coverage times and the `updates` newest entries (at most
+    /// 50) as `liveBlogUpdate`s. JSON text to put inside
+    /// `<script type="application/ld+json">` as it is.
+    async fn json_ld(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] updates: i32,
+    ) -> ApiResult<String> {
+        const MAX_UPDATES: i32 = 50;
+        if !(0..=MAX_UPDATES).contains(&updates) {
+            return Err(domain::Error::invalid(
+                "updates",
+                format!("must be between 0 and {MAX_UPDATES}"),
+            )
+            .into());
+        }
+        let loaders = loaders(ctx)?;
+        let section = loaders.section(self.0.section_id).await?;
+        let entries = if updates == 0 {
+            Vec::new()
+        } else {
+            let page = PageRequest::parse(LIVE_ENTRIES_CURSOR, Some(updates), None, None, None)?;
+            let entries = newsroom(ctx)?.live_entries(self.0.id, false, &page).await?;
+            entries.items.into_iter().map(|(_, entry)| entry).collect()
+        };
+        let author_ids: Vec<_> = entries.iter().filter_map(|e| e.author_id).collect();
+        let authors = loaders.authors(&author_ids).await?;
+        let with_authors: Vec<_> = entries
+            .into_iter()
+            .map(|entry| {
+                let author = entry
+                    .author_id
+                    .and_then(|id| authors.iter().find(|a| a.id == id).cloned());
+                (entry, author)
+            })
+            .collect();
+        let data =
+            structured::live_blog_posting(site_config(ctx)?, &self.0, &section, &with_authors);
+        Ok(structured::script_text(&data))
     }
 
     /// Entries, newest first. With `around` (an entry's id, from a shared
