@@ -10,6 +10,7 @@ mod article_support;
 mod articles;
 mod atomicity;
 mod auth;
+mod feeds;
 mod filters;
 mod listing;
 mod publishing;

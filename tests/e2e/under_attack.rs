@@ -178,7 +178,11 @@ async fn under_attack(app: &TestApp) {
             reader_failures.push(status);
         }
         // Oversized and malformed requests, from the reader's neighbour.
-        assert_eq!(neighbour.post(NEIGHBOUR, vec![b'{'; 2 << 20]).await, 413);
+        // Refused from its length: `413`, unless the refusal (and the
+        // connection's close) reached the client while it was still
+        // sending, which it then sees as a reset.
+        let oversized = neighbour.post(NEIGHBOUR, vec![b'{'; 2 << 20]).await;
+        assert!(matches!(oversized, 413 | 0), "{oversized}");
         assert_eq!(
             neighbour.post(NEIGHBOUR, b"{\"query\":".to_vec()).await,
             400

@@ -3,6 +3,7 @@
 //! schema and the newsroom; they hold no rules of their own.
 
 pub mod auth;
+pub mod feeds;
 pub mod graphql;
 pub mod health;
 pub mod limits;
@@ -85,6 +86,8 @@ pub struct Shared {
     pub limits: Arc<Limits>,
     /// How long a query may run before it is answered with an error.
     pub request_timeout: Duration,
+    /// The site the feeds describe.
+    pub site: SiteConfig,
     graphiql: Arc<str>,
 }
 
@@ -166,6 +169,7 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
     if cache.enabled() {
         cache.follow(newsroom.bus().changes());
     }
+    let site = options.site.clone();
     let schema = gql::schema_with(
         newsroom.clone(),
         options.site,
@@ -178,6 +182,7 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         desk_sockets: Arc::new(DeskSockets::new(newsroom.clone())),
         limits: Limits::new(options.limits),
         request_timeout: options.request_timeout,
+        site,
         schema,
         newsroom,
         metrics: Arc::default(),
@@ -217,6 +222,10 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         router = router.route("/graphiql", get(graphiql));
     }
     router
+        .route("/rss.xml", get(feeds::rss))
+        .route("/sections/{slug}/rss.xml", get(feeds::section_rss))
+        .route("/sitemap.xml", get(feeds::sitemap))
+        .route("/news-sitemap.xml", get(feeds::news_sitemap))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
