@@ -38,6 +38,7 @@ mod operations;
 mod responses;
 mod revocation;
 mod site;
+mod sse;
 mod structured_data;
 mod tags;
 mod under_attack;

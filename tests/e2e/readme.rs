@@ -118,8 +118,15 @@ async fn every_curl_example_runs_as_written() {
                 "$(cargo run -q -- token create --name desk --role editor)",
                 &app.editor_token,
             );
+        // A stream runs until stopped: it must still be streaming after a
+        // second (a refused request ends at once, with an error).
+        let streams = example.contains("/graphql/stream");
         let run = tokio::task::spawn_blocking(move || {
-            Command::new("bash")
+            let mut command = Command::new(if streams { "timeout" } else { "bash" });
+            if streams {
+                command.args(["1", "bash"]);
+            }
+            command
                 .arg("-c")
                 .arg(format!("set -euo pipefail\n{script}"))
                 .output()
@@ -128,6 +135,11 @@ async fn every_curl_example_runs_as_written() {
         .await
         .expect("ran");
         let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        if streams {
+            assert_eq!(run.status.code(), Some(124), "{example}\nended: {stdout}");
+            assert!(!stdout.contains("errors"), "{example}\n{stdout}");
+            continue;
+        }
         assert!(
             run.status.success(),
             "{example}\n{}",

@@ -191,3 +191,14 @@ where
         }
     }
 }
+
+/// Context data: the cursor a resuming client last received, outside the
+/// document (GraphQL over SSE sends it as `Last-Event-ID`). A resumable
+/// subscription field without an `after` argument resumes from it.
+#[derive(Debug, Clone)]
+pub struct ResumeAfter(pub String);
+
+/// The field's `after`, or else the cursor the client resumes from.
+pub(crate) fn resume_from(ctx: &Context<'_>, after: Option<String>) -> Option<String> {
+    after.or_else(|| ctx.data_opt::<ResumeAfter>().map(|resume| resume.0.clone()))
+}

@@ -242,10 +242,10 @@ fn timed_out(state: &AppState, media: MediaType) -> Response {
 /// out for a persisted one.
 #[derive(Debug, Default)]
 pub struct RawRequest {
-    query: Option<String>,
-    operation_name: Option<String>,
-    variables: Variables,
-    extensions: Option<serde_json::Value>,
+    pub(crate) query: Option<String>,
+    pub(crate) operation_name: Option<String>,
+    pub(crate) variables: Variables,
+    pub(crate) extensions: Option<serde_json::Value>,
 }
 
 impl RawRequest {
@@ -260,6 +260,12 @@ impl RawRequest {
             ..RawRequest::default()
         }
     }
+}
+
+/// A request sent as `GET` parameters.
+pub(crate) fn get_request(uri: &axum::http::Uri) -> Result<RawRequest, String> {
+    let Query(params) = Query::<GetParams>::try_from_uri(uri).map_err(|r| r.body_text())?;
+    params.into_raw()
 }
 
 /// `GET /graphql` parameters; `variables` and `extensions` are JSON text.

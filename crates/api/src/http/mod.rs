@@ -13,6 +13,7 @@ pub mod observe;
 pub mod reply;
 pub mod serve;
 pub mod shutdown;
+pub mod sse;
 pub mod ws;
 
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::State;
-use axum::http::Method;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use axum::http::{HeaderName, Method};
 use axum::middleware;
 use axum::response::Html;
 use axum::routing::get;
@@ -208,11 +209,18 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT, IF_NONE_MATCH])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            ACCEPT,
+            IF_NONE_MATCH,
+            HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([ETAG, observe::X_REQUEST_ID.clone(), RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/stream", get(sse::stream).post(sse::stream))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             limits::enforce,

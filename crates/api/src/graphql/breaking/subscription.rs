@@ -9,7 +9,7 @@ use futures::StreamExt;
 use crate::graphql::breaking::BreakingNews;
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
-use crate::graphql::fanout::{deliver, hand_over, pinned};
+use crate::graphql::fanout::{deliver, hand_over, pinned, resume_from};
 use crate::graphql::subscription::EventStream;
 
 /// A breaking-news alert went up or came down. Events arrive in the order
@@ -104,6 +104,7 @@ impl BreakingSubscriptions {
         let events = match pinned(ctx, Stream::Breaking) {
             Some(event) => event,
             None => {
+                let after = resume_from(ctx, after);
                 let feed = newsroom(ctx)?
                     .feed(Stream::Breaking, after.as_deref())
                     .await?;

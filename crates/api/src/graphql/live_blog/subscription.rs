@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use crate::graphql::context::newsroom;
 use crate::graphql::errors::ApiError;
-use crate::graphql::fanout::{deliver, hand_over, pinned};
+use crate::graphql::fanout::{deliver, hand_over, pinned, resume_from};
 use crate::graphql::ids::{from_global, to_global};
 use crate::graphql::live_blog::types::{LiveBlog, LiveBlogStatus, LiveEntry};
 use crate::graphql::subscription::EventStream;
@@ -180,6 +180,7 @@ impl LiveBlogSubscriptions {
                 if !newsroom.live_blog_exists(id).await? {
                     return Err(domain::Error::NotFound("live blog").into());
                 }
+                let after = resume_from(ctx, after);
                 let feed = newsroom.feed(stream, after.as_deref()).await?;
                 hand_over(ctx, stream, feed, None, Some("after"))
             }
