@@ -8,7 +8,7 @@ use std::time::Duration;
 use e2e::{TestApp, both_backends, error_code};
 use serde_json::{Value, json};
 
-use crate::delivery_support::{LIVE_BLOG_EVENTS, live_blog, post};
+use crate::delivery_support::{LIVE_BLOG_EVENTS, blog_cursor, live_blog, post};
 
 /// One event of the stream.
 #[derive(Debug)]
@@ -25,12 +25,17 @@ struct Stream {
 }
 
 impl Stream {
-    async fn open(app: &TestApp, blog: &str, last_event_id: Option<&str>) -> Stream {
+    /// Subscribes to `blog` from `after` (as a widget does, with the
+    /// cursor it read with the page), resuming from `last_event_id`.
+    async fn open(app: &TestApp, blog: &str, after: &str, last_event_id: Option<&str>) -> Stream {
         let url = reqwest::Url::parse_with_params(
             &app.url("/graphql/stream"),
             &[
                 ("query", LIVE_BLOG_EVENTS.to_owned()),
-                ("variables", json!({ "id": blog }).to_string()),
+                (
+                    "variables",
+                    json!({ "id": blog, "after": after }).to_string(),
+                ),
             ],
         )
         .expect("a URL");
@@ -112,7 +117,8 @@ impl Stream {
 
 async fn a_live_blog_streams_and_resumes_from_the_last_event_id(app: &TestApp) {
     let blog = live_blog(app, "Count night").await;
-    let mut stream = Stream::open(app, &blog, None).await;
+    let page_cursor = blog_cursor(app, &blog).await;
+    let mut stream = Stream::open(app, &blog, &page_cursor, None).await;
     // The stream is open once the response is; what is posted now arrives.
     for i in 1..=3 {
         post(app, &blog, &format!("Result {i}")).await;
@@ -128,7 +134,9 @@ async fn a_live_blog_streams_and_resumes_from_the_last_event_id(app: &TestApp) {
     for i in 4..=5 {
         post(app, &blog, &format!("Result {i}")).await;
     }
-    let mut resumed = Stream::open(app, &blog, Some(&last)).await;
+    // The reconnect sends the same request, the page's cursor included:
+    // the last event id wins.
+    let mut resumed = Stream::open(app, &blog, &page_cursor, Some(&last)).await;
     for i in 4..=5 {
         assert_eq!(
             resumed.entry().await.0,

@@ -194,11 +194,15 @@ where
 
 /// Context data: the cursor a resuming client last received, outside the
 /// document (GraphQL over SSE sends it as `Last-Event-ID`). A resumable
-/// subscription field without an `after` argument resumes from it.
+/// subscription field resumes from it, whatever its `after` says: a client
+/// reconnecting sends the request it first sent, `after` included, and
+/// the last event it received is later than that.
 #[derive(Debug, Clone)]
 pub struct ResumeAfter(pub String);
 
-/// The field's `after`, or else the cursor the client resumes from.
+/// The cursor the client resumes from, or else the field's `after`.
 pub(crate) fn resume_from(ctx: &Context<'_>, after: Option<String>) -> Option<String> {
-    after.or_else(|| ctx.data_opt::<ResumeAfter>().map(|resume| resume.0.clone()))
+    ctx.data_opt::<ResumeAfter>()
+        .map(|resume| resume.0.clone())
+        .or(after)
 }

@@ -8,8 +8,9 @@
 //! is the event's cursor, and `event: complete` ends the stream. The
 //! delivery guarantee is the WebSocket's: a client that reconnects with
 //! `Last-Event-ID` (an `EventSource` does so by itself) first gets every
-//! event after that cursor, in order, then live ones; the id is the
-//! subscription's `after` when the document does not set one.
+//! event after that cursor, in order, then live ones: the id takes the
+//! place of the subscription's `after`, which the reconnecting client sends
+//! again as it first did.
 //!
 //! The subscription runs as on a WebSocket (see [`crate::graphql::fanout`]):
 //! probed once for its gap-free feed, each event rendered once per distinct
