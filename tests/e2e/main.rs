@@ -27,6 +27,7 @@ mod delivery_support;
 mod authors;
 mod breaking;
 mod demo;
+mod embed;
 mod hostile;
 mod http;
 mod limits;

@@ -3,6 +3,7 @@
 //! schema and the newsroom; they hold no rules of their own.
 
 pub mod auth;
+pub mod embed;
 pub mod feeds;
 pub mod graphql;
 pub mod health;
@@ -230,6 +231,9 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         router = router.route("/graphiql", get(graphiql));
     }
     router
+        .route("/embed/live/{slug}", get(embed::live_blog))
+        .route("/embed/live.css", get(embed::style))
+        .route("/embed/live.js", get(embed::script))
         .route("/rss.xml", get(feeds::rss))
         .route("/sections/{slug}/rss.xml", get(feeds::section_rss))
         .route("/sitemap.xml", get(feeds::sitemap))
