@@ -169,6 +169,28 @@ impl SafeHtml {
     }
 }
 
+/// `text` as HTML text or a quoted attribute value: nothing in it can open
+/// a tag, end an attribute or start an entity.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// Appends `c` to HTML being written, escaped as [`escape`] does.
+pub fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    }
+}
+
 /// Minutes to read `words` at an adult's 230 words a minute, rounded up.
 pub fn reading_minutes(words: u32) -> u32 {
     words.div_ceil(230)

@@ -10,6 +10,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use domain::html::escape;
+
 use crate::graphql::ids::to_global;
 use crate::http::AppState;
 
@@ -71,22 +73,6 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
-}
-
-/// Text for an HTML element or a double-quoted attribute.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
