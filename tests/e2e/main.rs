@@ -26,6 +26,7 @@ mod delivery_support;
 // Everything around them.
 mod authors;
 mod breaking;
+mod browser;
 mod demo;
 mod embed;
 mod hostile;

@@ -273,6 +273,28 @@ impl TestApp {
         }
     }
 
+    /// Stops the server and starts it again on the same address and
+    /// database, as a deploy does; `meanwhile` runs while it is down. The
+    /// tokens stay valid (they are in the database).
+    pub async fn restart<F: std::future::Future<Output = ()>>(&mut self, meanwhile: F) {
+        self.stop().await;
+        meanwhile.await;
+        let mut settings = settings(&self.database_url, &self.options, &self.redis_prefix);
+        settings.bind = self.addr;
+        let app = Application::build(settings)
+            .await
+            .expect("the application builds again");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server runs");
+        }));
+        self.shutdown = Some(shutdown);
+    }
+
     /// The newsroom as the `politmaster token` commands open it: a process
     /// of its own on the same database, with no bus to tell the nodes.
     pub async fn command_line(&self) -> domain::Newsroom {
