@@ -2,7 +2,8 @@
 //! driven over WebDriver (chromedriver) with fantoccini, against the real
 //! server. Entries posted, edited and deleted through the API show in the
 //! widget within seconds, and an entry posted while the server restarts
-//! appears once the widget has reconnected. Screenshots are kept in
+//! appears once the widget has reconnected; GraphiQL, served from the
+//! binary alone, loads and runs its default query. Screenshots are kept in
 //! `target/browser-artifacts/`.
 //!
 //! Needs `chromium` and `chromium-driver` (`.ci/run` installs them); without
@@ -236,6 +237,33 @@ async fn the_widget_follows_a_live_blog_through_a_restart() {
         "nothing lost, nothing twice"
     );
     screenshot(&client, "widget-after-restart").await;
+
+    // GraphiQL, from the binary alone: it loads and runs its default query.
+    client
+        .goto(&app.url("/graphiql"))
+        .await
+        .expect("GraphiQL loads");
+    until(
+        &client,
+        "return !!document.querySelector('.graphiql-execute-button');",
+        "GraphiQL's editor",
+    )
+    .await;
+    client
+        .execute(
+            "document.querySelector('.graphiql-execute-button').click();",
+            Vec::new(),
+        )
+        .await
+        .expect("run");
+    until(
+        &client,
+        "const r = document.querySelector('.result-window'); \
+         return !!r && r.textContent.includes('\"data\"') && r.textContent.includes('Election night');",
+        "the default query's result",
+    )
+    .await;
+    screenshot(&client, "graphiql").await;
     client.close().await.expect("the browser closes");
     app.stop().await;
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod embed;
 pub mod feeds;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod limits;
@@ -20,7 +21,6 @@ pub mod ws;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
@@ -197,12 +197,7 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
             options.shared_values,
         )),
         max_age: options.cache_max_age,
-        graphiql: GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("politmaster GraphiQL")
-            .finish()
-            .into(),
+        graphiql: graphiql::page().into(),
     }));
     // Web front ends on other origins read with GET/POST and send tokens in
     // `Authorization`, not cookies, so any origin may call without
@@ -228,7 +223,9 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
         ));
     let mut router = Router::new().merge(graphql_routes);
     if options.graphiql {
-        router = router.route("/graphiql", get(graphiql));
+        router = router
+            .route("/graphiql", get(graphiql))
+            .route("/graphiql/{version}/{name}", get(graphiql::asset));
     }
     router
         .route("/embed/live/{slug}", get(embed::live_blog))
