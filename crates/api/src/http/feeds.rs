@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::io;
 
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::IF_NONE_MATCH;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -29,6 +29,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use crate::graphql::cache::{self, Cached, Lookup, Topics};
 use crate::graphql::site::SiteConfig;
 use crate::http::AppState;
+use crate::http::reply::{self, HttpCaching};
 
 /// Articles in an RSS feed.
 const RSS_ITEMS: usize = 50;
@@ -169,26 +170,12 @@ fn reply(
     content_type: &'static str,
     state: &AppState,
 ) -> Response {
-    let mut out = HeaderMap::new();
-    out.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
-        out.insert(ETAG, etag);
-    }
-    let cache_control = format!("public, max-age={}", state.max_age.as_secs());
-    if let Ok(value) = HeaderValue::from_str(&cache_control) {
-        out.insert(CACHE_CONTROL, value);
-    }
-    let fresh = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == cached.etag)
-        });
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, out).into_response();
-    }
-    (StatusCode::OK, out, cached.body.clone()).into_response()
+    let http = HttpCaching {
+        method: &Method::GET,
+        if_none_match: headers.get(IF_NONE_MATCH),
+        max_age: state.max_age,
+    };
+    reply::cached_as(content_type, cached, &http)
 }
 
 /// The newest published articles matching `filter`, up to `limit`, with

@@ -93,6 +93,11 @@ pub struct HttpCaching<'a> {
 /// by `Accept` (the content type) and `Authorization` (a token holder may
 /// see drafts).
 pub fn cached(media: MediaType, cached: &Cached, http: &HttpCaching<'_>) -> Response {
+    cached_as(media.content_type(), cached, http)
+}
+
+/// [`cached`], for a body of any content type (feeds, sitemaps).
+pub fn cached_as(content_type: &'static str, cached: &Cached, http: &HttpCaching<'_>) -> Response {
     let get = *http.method == Method::GET;
     let mut headers = HeaderMap::new();
     headers.insert(VARY, HeaderValue::from_static("Accept, Authorization"));
@@ -112,7 +117,7 @@ pub fn cached(media: MediaType, cached: &Cached, http: &HttpCaching<'_>) -> Resp
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
     }
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     (StatusCode::OK, headers, cached.body.clone()).into_response()
 }
 
