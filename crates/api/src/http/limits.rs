@@ -64,6 +64,19 @@ impl Rate {
     fn tolerance(&self) -> Duration {
         self.interval() * self.burst
     }
+
+    /// One GCRA step: given a client's next slot (`None`: never asked),
+    /// its next slot after one more request at `now`, or how long until
+    /// that request would be allowed.
+    fn next_slot(&self, slot: Option<Instant>, now: Instant) -> Result<Instant, Duration> {
+        let next = slot.map_or(now, |slot| slot.max(now)) + self.interval();
+        let ahead = next - now;
+        let tolerance = self.tolerance();
+        if ahead > tolerance {
+            return Err(ahead - tolerance);
+        }
+        Ok(next)
+    }
 }
 
 /// The limits of a node; [`Default`] is what `politmaster serve` starts
@@ -423,19 +436,9 @@ impl<K: Hash + Eq> KeyedRate<K> {
         }
         let mut shard = self.shard(&key);
         let slot = shard.next_slot.get(&key).copied();
-        let next = self.next_slot(slot, now)?;
+        let next = self.rate.next_slot(slot, now)?;
         shard.insert(key, next, now);
         Ok(())
-    }
-
-    fn next_slot(&self, slot: Option<Instant>, now: Instant) -> Result<Instant, Duration> {
-        let next = slot.map_or(now, |slot| slot.max(now)) + self.rate.interval();
-        let ahead = next - now;
-        let tolerance = self.rate.tolerance();
-        if ahead > tolerance {
-            return Err(ahead - tolerance);
-        }
-        Ok(next)
     }
 
     /// The shard of a key; `Q` is the key or what it borrows as, which
@@ -454,7 +457,7 @@ impl KeyedRate<String> {
         }
         let mut shard = self.shard(key);
         let slot = shard.next_slot.get(key).copied();
-        let next = self.next_slot(slot, now)?;
+        let next = self.rate.next_slot(slot, now)?;
         match shard.next_slot.get_mut(key) {
             Some(existing) => *existing = next,
             None => shard.insert(key.to_owned(), next, now),
@@ -493,13 +496,7 @@ impl LocalRate {
         if !self.rate.is_limited() {
             return Ok(());
         }
-        let next = self.next_slot.map_or(now, |slot| slot.max(now)) + self.rate.interval();
-        let ahead = next - now;
-        let tolerance = self.rate.tolerance();
-        if ahead > tolerance {
-            return Err(ahead - tolerance);
-        }
-        self.next_slot = Some(next);
+        self.next_slot = Some(self.rate.next_slot(self.next_slot, now)?);
         Ok(())
     }
 }
