@@ -206,3 +206,29 @@ pub(crate) fn resume_from(ctx: &Context<'_>, after: Option<String>) -> Option<St
         .map(|resume| resume.0.clone())
         .or(after)
 }
+
+/// Runs a subscription `request` in probe mode: the plan of its one field
+/// (`None` when it selects none), or the errors that refuse it, argument
+/// errors as a resolver raised them (not yet classified).
+pub async fn probe(
+    schema: &crate::graphql::ApiSchema,
+    request: async_graphql::Request,
+) -> Result<Option<Plan>, Vec<async_graphql::ServerError>> {
+    let probe = Probe::default();
+    let responses: Vec<async_graphql::Response> =
+        crate::graphql::execute::execute_stream(schema, request.data(probe.clone()))
+            .collect()
+            .await;
+    // A probe yields nothing but errors.
+    let errors: Vec<_> = responses.into_iter().flat_map(|r| r.errors).collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut plans = probe.take();
+    if plans.len() > 1 {
+        let error =
+            async_graphql::ServerError::new("a subscription must select exactly one field", None);
+        return Err(vec![error]);
+    }
+    Ok(plans.pop())
+}

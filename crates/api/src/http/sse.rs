@@ -33,8 +33,8 @@ use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 
 use crate::graphql::errors::{classify_response, code, coded, to_graphql};
-use crate::graphql::execute::{execute_stream, prepare};
-use crate::graphql::fanout::{Probe, ResumeAfter, only};
+use crate::graphql::execute::prepare;
+use crate::graphql::fanout::{ResumeAfter, only, probe};
 use crate::graphql::operation_type;
 use crate::http::graphql::{RawRequest, get_request, json_request};
 use crate::http::negotiate::MediaType;
@@ -155,22 +155,10 @@ async fn subscribe(
     if let Some(cursor) = last_event_id {
         request = request.data(ResumeAfter(cursor));
     }
-    let probe = Probe::default();
-    let responses: Vec<GraphqlResponse> =
-        execute_stream(&state.schema, request.data(probe.clone()))
-            .collect()
-            .await;
-    let errors: Vec<ServerError> = responses
-        .into_iter()
-        .map(classify_response)
-        .flat_map(|r| r.errors)
-        .collect();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut plans = probe.take();
-    let (Some(plan), true) = (plans.pop(), plans.is_empty()) else {
-        return Err(refused("a subscription must select exactly one field"));
+    let plan = match probe(&state.schema, request).await {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Err(refused("a subscription must select exactly one field")),
+        Err(errors) => return Err(classify_response(GraphqlResponse::from_errors(errors)).errors),
     };
     let spec = state.renders.spec(
         query,

@@ -24,11 +24,10 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{PathSegment, Request, Response, ServerError, Variables};
 use domain::events::{EventCursor, EventRecord};
 use domain::{Caller, Newsroom};
-use futures::StreamExt;
 
 use crate::graphql::errors::{classify_response, code, coded, executed, to_graphql};
-use crate::graphql::execute::{execute, execute_stream, prepare};
-use crate::graphql::fanout::{Probe, only};
+use crate::graphql::execute::{execute, prepare};
+use crate::graphql::fanout::{only, probe};
 use crate::graphql::{ApiSchema, operation_type};
 use crate::http::auth::{InitToken, token_from_init_payload};
 use crate::http::limits::{Limits, LocalRate, Refusal};
@@ -265,24 +264,11 @@ impl Session {
             return self.answer(&id, Response::from_errors(vec![refusal]));
         }
 
-        let probe = Probe::default();
-        let responses: Vec<Response> =
-            execute_stream(&self.node.schema, request.data(probe.clone()))
-                .collect()
-                .await;
-        let mut plans = probe.take();
-        // A probe yields nothing but errors.
-        let errors: Vec<ServerError> = responses.into_iter().flat_map(|r| r.errors).collect();
-        if !errors.is_empty() {
-            return self.answer(&id, Response::from_errors(errors));
-        }
-        let Some(plan) = plans.pop() else {
-            return vec![Out::Text(protocol::complete(&id))];
+        let plan = match probe(&self.node.schema, request).await {
+            Ok(Some(plan)) => plan,
+            Ok(None) => return vec![Out::Text(protocol::complete(&id))],
+            Err(errors) => return self.answer(&id, Response::from_errors(errors)),
         };
-        if !plans.is_empty() {
-            let error = ServerError::new("a subscription must select exactly one field", None);
-            return self.answer(&id, Response::from_errors(vec![error]));
-        }
         let spec = self.node.renders.spec(
             query,
             operation_name,
