@@ -231,6 +231,35 @@ impl ResponseCache {
         }))
     }
 
+    /// The kept response for `key`, or else the one `compute` makes: run
+    /// once however many ask at once (the others wait for it, and compute
+    /// for themselves only if it is given up), then kept. An `Err` from
+    /// `compute` is an answer not to keep (a response with errors, a
+    /// timeout), handed back as it is.
+    pub async fn get_or_compute<E>(
+        self: &Arc<Self>,
+        key: String,
+        topics: Topics,
+        compute: impl Future<Output = Result<Bytes, E>>,
+    ) -> Result<Arc<Cached>, E> {
+        let computation = match self.lookup(&key, topics) {
+            Lookup::Hit(cached) => return Ok(cached),
+            Lookup::Wait(computing) => match wait(computing).await {
+                Some(cached) => return Ok(cached),
+                None => None,
+            },
+            Lookup::Compute(computation) => computation,
+        };
+        let stamp = computation
+            .as_ref()
+            .map_or_else(|| self.stamp(), Computation::stamp);
+        let cached = self.put(key, compute.await?, topics, stamp);
+        if let Some(computation) = computation {
+            computation.done(cached.clone());
+        }
+        Ok(cached)
+    }
+
     /// Keeps `body` for `key`, computed from data as of `stamp`; returns it
     /// as kept (with its validator) even when the cache is off or the body
     /// went stale meanwhile, for the caller to send.

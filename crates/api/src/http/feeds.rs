@@ -26,7 +26,7 @@ use domain::{Caller, Newsroom};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use crate::graphql::cache::{self, Cached, Lookup, Topics};
+use crate::graphql::cache::{Cached, Topics};
 use crate::graphql::site::SiteConfig;
 use crate::http::AppState;
 use crate::http::reply::{self, HttpCaching};
@@ -137,30 +137,19 @@ where
     Fut: Future<Output = domain::Result<Option<Vec<u8>>>>,
 {
     let key = format!("feed\u{0}{key}");
-    let computation = match state.cache.lookup(&key, TOPICS) {
-        Lookup::Hit(cached) => return reply(&cached, headers, content_type, state),
-        Lookup::Wait(computing) => match cache::wait(computing).await {
-            Some(cached) => return reply(&cached, headers, content_type, state),
-            None => None,
-        },
-        Lookup::Compute(computation) => computation,
-    };
-    let stamp = computation
-        .as_ref()
-        .map_or_else(|| state.cache.stamp(), cache::Computation::stamp);
-    match compute(state.clone()).await {
-        Ok(Some(body)) => {
-            let cached = state.cache.put(key, Bytes::from(body), TOPICS, stamp);
-            if let Some(computation) = computation {
-                computation.done(cached.clone());
+    let built = async {
+        match compute(state.clone()).await {
+            Ok(Some(body)) => Ok(Bytes::from(body)),
+            Ok(None) => Err((StatusCode::NOT_FOUND, "no such section").into_response()),
+            Err(error) => {
+                tracing::error!(%error, "cannot build a feed");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
             }
-            reply(&cached, headers, content_type, state)
         }
-        Ok(None) => (StatusCode::NOT_FOUND, "no such section").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot build a feed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+    };
+    match state.cache.get_or_compute(key, TOPICS, built).await {
+        Ok(cached) => reply(&cached, headers, content_type, state),
+        Err(answer) => answer,
     }
 }
 

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use domain::Caller;
 use serde::Deserialize;
 
-use crate::graphql::cache::{self, Computation, Lookup};
+use crate::graphql::cache;
 use crate::graphql::errors::code;
 use crate::graphql::execute::{execute, prepare};
 use crate::http::negotiate::{BodyKind, MediaType, body_kind, operation_type, response_media_type};
@@ -189,38 +189,26 @@ async fn serve(
         max_age: state.max_age,
     };
     let topics = cache::topics(&prepared.document, request.operation_name.as_deref());
-    let computation = match state.cache.lookup(&key, topics) {
-        Lookup::Hit(cached) => return reply::cached(media, &cached, &http),
-        Lookup::Wait(computing) => match cache::wait(computing).await {
-            Some(cached) => return reply::cached(media, &cached, &http),
-            // Its reader gave up: run it ourselves.
-            None => None,
-        },
-        Lookup::Compute(computation) => computation,
-    };
-    let stamp = computation
-        .as_ref()
-        .map_or_else(|| state.cache.stamp(), Computation::stamp);
-    // A computation that times out is dropped, and whoever waits for it
-    // computes for themselves (see `cache::wait`).
-    let query = execute(&state.schema, request, caller);
-    let Ok(response) = tokio::time::timeout(state.request_timeout, query).await else {
-        return timed_out(state, media);
-    };
-    // Only what is complete is kept: a response with errors may be a
-    // passing failure, and its status depends on the media type.
-    if !response.errors.is_empty() {
-        return reply::graphql(media, response);
-    }
-    match serde_json::to_vec(&response) {
-        Ok(body) if body.len() <= reply::MAX_RESPONSE_BYTES => {
-            let cached = state.cache.put(key, Bytes::from(body), topics, stamp);
-            if let Some(computation) = computation {
-                computation.done(cached.clone());
-            }
-            reply::cached(media, &cached, &http)
+    let compute = async {
+        // A computation that times out is dropped, and whoever waits for
+        // it computes for themselves (see `cache::wait`).
+        let query = execute(&state.schema, request, caller);
+        let Ok(response) = tokio::time::timeout(state.request_timeout, query).await else {
+            return Err(timed_out(state, media));
+        };
+        // Only what is complete is kept: a response with errors may be a
+        // passing failure, and its status depends on the media type.
+        if !response.errors.is_empty() {
+            return Err(reply::graphql(media, response));
         }
-        _ => reply::graphql(media, response),
+        match serde_json::to_vec(&response) {
+            Ok(body) if body.len() <= reply::MAX_RESPONSE_BYTES => Ok(Bytes::from(body)),
+            _ => Err(reply::graphql(media, response)),
+        }
+    };
+    match state.cache.get_or_compute(key, topics, compute).await {
+        Ok(cached) => reply::cached(media, &cached, &http),
+        Err(answer) => answer,
     }
 }
 
