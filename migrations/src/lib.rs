@@ -18,6 +18,7 @@ mod m20261128_000005_events;
 mod m20261204_000006_read_path;
 mod m20261204_000007_search_lookups;
 mod m20261204_000008_token_expiry;
+mod m20261204_000009_syndication;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_read_path::Migration),
             Box::new(m20261204_000007_search_lookups::Migration),
             Box::new(m20261204_000008_token_expiry::Migration),
+            Box::new(m20261204_000009_syndication::Migration),
         ]
     }
 }

@@ -29,6 +29,7 @@ mod breaking;
 mod browser;
 mod demo;
 mod embed;
+mod feeds_in;
 mod hostile;
 mod http;
 mod limits;

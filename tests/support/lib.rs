@@ -53,6 +53,8 @@ pub struct Options {
     pub request_timeout: Duration,
     pub introspection: bool,
     pub graphiql: bool,
+    /// A feeds file the node polls.
+    pub feeds: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             request_timeout: politmaster::DEFAULT_REQUEST_TIMEOUT,
             introspection: true,
             graphiql: true,
+            feeds: None,
         }
     }
 }
@@ -177,6 +180,7 @@ fn settings(database_url: &str, options: &Options, redis_prefix: &str) -> Settin
         limits: options.limits.clone(),
         introspection: options.introspection,
         graphiql: options.graphiql,
+        feeds: options.feeds.clone(),
     }
 }
 

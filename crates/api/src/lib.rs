@@ -36,7 +36,8 @@ pub use http::serve::{HttpConfig, serve};
 pub use http::shutdown::Shutdown;
 pub use http::ws::WebSocketConfig;
 pub use http::{
-    DEFAULT_CACHE_MAX_AGE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESPONSE_CACHE_BYTES, Options,
+    DEFAULT_CACHE_MAX_AGE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESPONSE_CACHE_BYTES, MoreMetrics,
+    Options,
 };
 
 /// The whole HTTP application, serving `newsroom`, with the default site

@@ -19,6 +19,7 @@ pub mod live;
 pub mod newsroom;
 pub mod page;
 pub mod ports;
+pub mod syndication;
 pub mod text;
 
 pub use auth::{Caller, Principal, Role, Visibility};

@@ -31,6 +31,8 @@ use crate::ports::{
 };
 use crate::text::{Slug, WebUrl, multi_line, single_line};
 
+mod import;
+
 #[derive(Clone)]
 pub struct Newsroom {
     store: Arc<dyn Store>,

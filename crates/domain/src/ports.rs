@@ -21,6 +21,7 @@ use crate::ids::{
 };
 use crate::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use crate::page::{Page, PageRequest};
+use crate::syndication::SyndicatedItem;
 use crate::text::Slug;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -346,6 +347,38 @@ pub trait EventLog: Send + Sync {
     async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>>;
 }
 
+#[async_trait]
+pub trait SyndicationRepository: Send + Sync {
+    /// Whether an item was imported: by its GUID within `guid_scope`, or by
+    /// its link.
+    async fn is_syndicated(&self, guid_scope: &str, guid: Option<&str>, link: &str)
+    -> Result<bool>;
+    /// Stores an imported article in one transaction: the bylines' authors
+    /// that do not exist yet, the article with its links and tags, the
+    /// record of the item, and the events. `None` when the item turns out
+    /// to be imported already (by a concurrent import): nothing is written.
+    async fn insert_syndicated_article(
+        &self,
+        article: &Article,
+        tags: &[(Slug, String)],
+        new_authors: &[Author],
+        item: &SyndicatedItem,
+        events: &[Event],
+    ) -> Result<Option<(Article, Vec<EventRecord>)>>;
+    /// Takes or renews the lease `name` for `holder` until `until`, unless
+    /// another holder's lease is still running at `now`. True when held.
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Gives the lease up, if `holder` has it, so another node need not
+    /// wait for it to run out.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+}
+
 /// Everything the newsroom stores, behind one object chosen at start-up.
 #[async_trait]
 pub trait Store:
@@ -356,6 +389,7 @@ pub trait Store:
     + LiveBlogRepository
     + BreakingNewsRepository
     + TokenRepository
+    + SyndicationRepository
     + EventLog
     + Send
     + Sync

@@ -30,7 +30,7 @@ pub(crate) fn to_domain(row: author::Model) -> Result<Author> {
     })
 }
 
-fn active(author: &Author) -> author::ActiveModel {
+pub(crate) fn active(author: &Author) -> author::ActiveModel {
     author::ActiveModel {
         id: Set(author.id.0),
         slug: Set(author.slug.as_str().to_owned()),

@@ -18,7 +18,7 @@
 //! - The same code runs on both databases; where they differ (full-text
 //!   search, row locks) the branch is on the backend, in one place.
 
-mod articles;
+pub(crate) mod articles;
 mod authors;
 mod breaking;
 mod columns;
@@ -31,6 +31,7 @@ mod live_blogs;
 mod live_entries;
 mod search;
 mod sections;
+mod syndication;
 mod tags;
 mod tokens;
 

@@ -1,5 +1,5 @@
 //! The `politmaster` command line: `serve` (the default), `migrate`,
-//! `seed --demo`, `token create|revoke`, `schema [--check]`.
+//! `seed --demo`, `token create|revoke`, `import-feed`, `schema [--check]`.
 
 use std::path::PathBuf;
 
@@ -46,6 +46,26 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Import other publishers' stories from RSS or Atom feeds, as
+    /// articles crediting them. An item imported before (by its GUID or its
+    /// link) is skipped; one that cannot be imported is reported, and the
+    /// rest go on. Fails when any feed or item failed.
+    ImportFeed {
+        /// Feed URLs or files; without any, the feeds of the feeds file.
+        #[arg(value_name = "SOURCE")]
+        sources: Vec<String>,
+        /// The feeds file (TOML): publishers, sections and keyword rules.
+        #[arg(long, env = "POLITMASTER_FEEDS", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The section of items that no rule places (instead of the file's
+        /// `default_section`).
+        #[arg(long, value_name = "SLUG")]
+        section: Option<String>,
+        /// Publish the stories; without it, they wait as drafts for the desk
+        /// (unless the feeds file says `publish = true`).
+        #[arg(long)]
+        publish: bool,
     },
     /// Print the GraphQL schema (SDL).
     Schema {
@@ -231,6 +251,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::ImportFeed {
+            sources,
+            config,
+            section,
+            publish,
+        }) => import_feeds(sources, config, section, publish).await,
         Some(Command::Schema { check, path }) => {
             let sdl = api::schema_sdl();
             if !check {
@@ -250,6 +276,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import_feeds(
+    sources: Vec<String>,
+    config: Option<PathBuf>,
+    section: Option<String>,
+    publish: bool,
+) -> anyhow::Result<()> {
+    let mut feeds = match &config {
+        Some(path) => syndication::FeedsConfig::read(path)?,
+        None => syndication::FeedsConfig::default(),
+    };
+    if section.is_some() {
+        feeds.default_section = section;
+    }
+    let sources: Vec<String> = if sources.is_empty() {
+        feeds.feeds.iter().map(|feed| feed.source.clone()).collect()
+    } else {
+        let here = std::env::current_dir().unwrap_or_default();
+        sources
+            .iter()
+            .map(|source| syndication::config::resolve_source(source, &here))
+            .collect()
+    };
+    if sources.is_empty() {
+        bail!("name a feed (a URL or a file), or a feeds file with --config");
+    }
+    let settings = Settings::from_env()?;
+    // The configured bus, so that serving nodes hear of what is published.
+    let newsroom = open_newsroom(&settings, Bus::Configured).await?;
+    let importer = crate::feeds::importer(
+        &newsroom,
+        &feeds,
+        publish || feeds.publish,
+        &settings.public_url,
+    )
+    .await?;
+    let (mut imported, mut already, mut failed, mut unreadable) = (0, 0, 0, 0);
+    for source in &sources {
+        let report = importer.import(source).await;
+        print!("{report}");
+        imported += report.imported();
+        already += report.already_imported();
+        failed += report.failed();
+        unreadable += usize::from(report.problem.is_some());
+    }
+    println!(
+        "{} feed(s): {imported} imported, {already} already imported, {failed} failed{}",
+        sources.len(),
+        if unreadable > 0 {
+            format!(", {unreadable} feed(s) unreadable")
+        } else {
+            String::new()
+        }
+    );
+    if failed > 0 || unreadable > 0 {
+        bail!("not everything could be imported (see above)");
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what orchestrators send) both stop the server gracefully.

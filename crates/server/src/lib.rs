@@ -3,6 +3,7 @@
 //! only crate that knows every other one.
 
 pub mod cli;
+pub mod feeds;
 pub mod seed;
 pub mod settings;
 pub mod startup;

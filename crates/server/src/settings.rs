@@ -46,6 +46,8 @@ pub struct Settings {
     pub introspection: bool,
     /// Whether `/graphiql` is served.
     pub graphiql: bool,
+    /// The feeds file: `serve` imports its feeds on its interval.
+    pub feeds: Option<std::path::PathBuf>,
 }
 
 /// Declares every setting once: a field of [`Config`], its environment
@@ -128,6 +130,8 @@ config! {
     graphiql = "POLITMASTER_GRAPHIQL",
     /// `text` or `json` (one object a line, with request ids) [default: text]
     log_format = "POLITMASTER_LOG_FORMAT",
+    /// A feeds file (TOML): serve imports its feeds on its interval, on one node at a time
+    feeds = "POLITMASTER_FEEDS",
 }
 
 /// Only the settings, for reading them from the environment alone.
@@ -271,6 +275,7 @@ impl Settings {
             limits,
             introspection: flag("POLITMASTER_INTROSPECTION", true)?,
             graphiql: flag("POLITMASTER_GRAPHIQL", true)?,
+            feeds: var("POLITMASTER_FEEDS").map(std::path::PathBuf::from),
             database_url: database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             redis_url: var("REDIS_URL"),
             redis_prefix: var("POLITMASTER_REDIS_PREFIX")
@@ -320,6 +325,7 @@ impl fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("introspection", &self.introspection)
             .field("graphiql", &self.graphiql)
+            .field("feeds", &self.feeds)
             .finish()
     }
 }

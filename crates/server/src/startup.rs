@@ -16,8 +16,10 @@ use domain::ports::{EventBus, SharedValues};
 use events::{LocalBus, RedisBus};
 use persistence::Database;
 
-use crate::seed;
+use syndication::poll::Poller;
+
 use crate::settings::{Settings, redact};
+use crate::{feeds, seed};
 
 /// Which event bus a command needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,8 @@ const SOCKET_DRAIN: Duration = Duration::from_secs(5);
 pub struct Application {
     listener: TcpListener,
     newsroom: Newsroom,
+    /// Reads the feeds file's feeds, when one is configured.
+    poller: Option<Poller>,
     shared_values: Option<Arc<dyn SharedValues>>,
     settings: Settings,
 }
@@ -101,11 +105,16 @@ impl Application {
                 .context("seeding demo content failed")?;
             tracing::info!(?report, "seeded demo content");
         }
+        let poller = match &settings.feeds {
+            Some(path) => Some(feeds::poller(&newsroom, path, &settings.public_url).await?),
+            None => None,
+        };
         let listener =
             listen(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         Ok(Application {
             listener,
             newsroom,
+            poller,
             shared_values,
             settings,
         })
@@ -131,8 +140,15 @@ impl Application {
         let scheduler = tokio::spawn(run_scheduler(
             self.newsroom.clone(),
             self.settings.scheduler_interval,
-            stop_rx,
+            stop_rx.clone(),
         ));
+        let more_metrics = self
+            .poller
+            .as_ref()
+            .map(|poller| feeds::metrics(poller.counts.clone()));
+        let poller = self
+            .poller
+            .map(|poller| tokio::spawn(poller.run(stop_rx.clone())));
         let site = api::SiteConfig {
             url: self.settings.public_url.clone(),
             ..api::SiteConfig::default()
@@ -151,6 +167,7 @@ impl Application {
                 request_timeout: self.settings.request_timeout,
                 introspection: self.settings.introspection,
                 graphiql: self.settings.graphiql,
+                more_metrics,
             },
         );
         tracing::info!(addr = %self.listener.local_addr()?, "politmaster is serving; GraphiQL at /graphiql");
@@ -173,6 +190,9 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         let _ = scheduler.await;
+        if let Some(poller) = poller {
+            let _ = poller.await;
+        }
         Ok(())
     }
 }

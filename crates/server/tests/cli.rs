@@ -282,3 +282,120 @@ fn serve_takes_flags_and_logs_json_with_request_ids() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A feed server on a local port: `/world.rss` is the world fixture, any
+/// other path is 404. Serves until the test process ends.
+fn serve_world_feed() -> String {
+    use std::io::{Read, Write};
+
+    let feed = std::fs::read(fixture("world.rss")).expect("the world fixture");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let found = request.starts_with(b"GET /world.rss ");
+            let body: &[u8] = if found { &feed } else { b"no such feed" };
+            let status = if found { "200 OK" } else { "404 Not Found" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/feeds")
+        .join(name)
+}
+
+/// `import-feed` from a URL, a file and a URL that is not there: every
+/// item and feed reported, drafts by default, and nothing twice when run
+/// again. (What the articles look like is tested end to end.)
+#[test]
+fn import_feed_reports_each_item_and_imports_once() {
+    let scratch = Scratch::new();
+    let server = serve_world_feed();
+    let world = format!("{server}/world.rss");
+    let missing = format!("{server}/missing.rss");
+    let politics = fixture("politics.atom");
+    let politics = politics.to_str().expect("a path");
+    let args = [
+        "import-feed",
+        "--section",
+        "international-relations",
+        &world,
+        politics,
+        &missing,
+    ];
+
+    let first = scratch.run(&args);
+    let report = stdout(&first);
+    assert!(!first.status.success(), "items failed: {report}");
+    assert!(
+        report.contains(&format!(
+            "{world} (The Northern Ledger | World): 5 items: 3 imported, 0 already imported, 2 failed"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("item 1: imported as snap-election-called-as-coalition-collapses (draft)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("item 3 \"https://www.northernledger.example/world/untitled\": FAILED: title: must not be empty"),
+        "{report}"
+    );
+    assert!(
+        report.contains("item 4 \"Click here\": FAILED: link:"),
+        "{report}"
+    );
+    assert!(
+        report.contains("(Capital Wire: Politics): 3 items: 3 imported"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{missing}: FAILED: the server answered 404")),
+        "{report}"
+    );
+    assert!(
+        report
+            .contains("3 feed(s): 6 imported, 0 already imported, 2 failed, 1 feed(s) unreadable"),
+        "{report}"
+    );
+
+    let second = scratch.run(&args);
+    let report = stdout(&second);
+    assert!(
+        report
+            .contains("3 feed(s): 0 imported, 6 already imported, 2 failed, 1 feed(s) unreadable"),
+        "{report}"
+    );
+
+    // A feeds file naming a section that does not exist is refused before
+    // anything is read.
+    std::fs::write(
+        scratch.dir.join("feeds.toml"),
+        "default_section = \"sport\"\n",
+    )
+    .expect("a feeds file");
+    let refused = scratch.run(&["import-feed", "--config", "feeds.toml", politics]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("there is no section `sport`"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -113,18 +113,18 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let db_statements = state.newsroom.store().statements_executed();
-    (
-        [(CONTENT_TYPE, TEXT_FORMAT)],
-        state.metrics.render(
-            db_statements,
-            state.shutdown.open_connections(),
-            state.renders.counts(),
-            state.pumps.counts(),
-            state.cache.counts(),
-            &state.limits.refusals().collect::<Vec<_>>(),
-        ),
-    )
-        .into_response()
+    let mut text = state.metrics.render(
+        db_statements,
+        state.shutdown.open_connections(),
+        state.renders.counts(),
+        state.pumps.counts(),
+        state.cache.counts(),
+        &state.limits.refusals().collect::<Vec<_>>(),
+    );
+    if let Some(more) = &state.more_metrics {
+        more(&mut text);
+    }
+    ([(CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub struct Shared {
     pub request_timeout: Duration,
     /// The site the feeds describe.
     pub site: SiteConfig,
+    /// See [`Options::more_metrics`].
+    pub more_metrics: Option<MoreMetrics>,
     graphiql: Arc<str>,
 }
 
@@ -122,7 +124,13 @@ pub struct Options {
     pub introspection: bool,
     /// Whether `/graphiql` is served.
     pub graphiql: bool,
+    /// Counters of the node's other parts (the feed poller), appended to
+    /// `/metrics` in the Prometheus text format.
+    pub more_metrics: Option<MoreMetrics>,
 }
+
+/// Writes Prometheus text of counters kept outside the API.
+pub type MoreMetrics = Arc<dyn Fn(&mut String) + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -137,6 +145,7 @@ impl Default for Options {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             introspection: true,
             graphiql: true,
+            more_metrics: None,
         }
     }
 }
@@ -153,6 +162,7 @@ impl std::fmt::Debug for Options {
             .field("request_timeout", &self.request_timeout)
             .field("introspection", &self.introspection)
             .field("graphiql", &self.graphiql)
+            .field("more_metrics", &self.more_metrics.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -197,6 +207,7 @@ pub fn router(newsroom: Newsroom, options: Options) -> Router {
             options.shared_values,
         )),
         max_age: options.cache_max_age,
+        more_metrics: options.more_metrics,
         graphiql: graphiql::page().into(),
     }));
     // Web front ends on other origins read with GET/POST and send tokens in

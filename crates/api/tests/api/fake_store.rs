@@ -20,6 +20,7 @@ use domain::ids::{
 use domain::live::{BreakingNews, LiveBlog, LiveBlogStatus, LiveEntry};
 use domain::page::{Direction, Page, PageRequest, Position, SortValue};
 use domain::ports::*;
+use domain::syndication::SyndicatedItem;
 use domain::text::Slug;
 use domain::{Error, Result};
 
@@ -47,6 +48,9 @@ pub struct Data {
     pub alerts: Vec<BreakingNews>,
     pub tokens: Vec<StoredToken>,
     pub events: Vec<EventRecord>,
+    pub syndicated: Vec<SyndicatedItem>,
+    /// name, holder, expiry
+    pub leases: Vec<(String, String, DateTime<Utc>)>,
 }
 
 impl Data {
@@ -698,6 +702,68 @@ impl EventLog for FakeStore {
     async fn latest_seqs(&self, streams: &[Stream]) -> Result<Vec<(Stream, i64)>> {
         let data = self.data();
         Ok(streams.iter().map(|s| (*s, data.latest_seq(s))).collect())
+    }
+}
+
+#[async_trait]
+impl SyndicationRepository for FakeStore {
+    async fn is_syndicated(
+        &self,
+        guid_scope: &str,
+        guid: Option<&str>,
+        link: &str,
+    ) -> Result<bool> {
+        Ok(self.data().syndicated.iter().any(|item| {
+            item.link.as_str() == link
+                || (item.guid_scope == guid_scope && guid.is_some() && item.guid.as_deref() == guid)
+        }))
+    }
+    async fn insert_syndicated_article(
+        &self,
+        article: &Article,
+        tags: &[(Slug, String)],
+        new_authors: &[Author],
+        item: &SyndicatedItem,
+        events: &[Event],
+    ) -> Result<Option<(Article, Vec<EventRecord>)>> {
+        if self
+            .is_syndicated(&item.guid_scope, item.guid.as_deref(), item.link.as_str())
+            .await?
+        {
+            return Ok(None);
+        }
+        self.data().authors.extend_from_slice(new_authors);
+        let stored = self.insert_article(article, tags).await?;
+        let mut data = self.data();
+        data.syndicated.push(item.clone());
+        Ok(Some((stored, data.append(events))))
+    }
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut data = self.data();
+        match data.leases.iter_mut().find(|(n, _, _)| n == name) {
+            Some(lease) if lease.1 == holder || lease.2 < now => {
+                *lease = (name.to_owned(), holder.to_owned(), until);
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => {
+                data.leases
+                    .push((name.to_owned(), holder.to_owned(), until));
+                Ok(true)
+            }
+        }
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        self.data()
+            .leases
+            .retain(|(n, h, _)| !(n == name && h == holder));
+        Ok(())
     }
 }
 

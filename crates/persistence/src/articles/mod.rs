@@ -5,7 +5,7 @@ mod explain;
 mod links;
 mod query;
 mod rows;
-mod write;
+pub(crate) mod write;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -35,14 +35,25 @@ pub(super) async fn insert(
     tags: &[(Slug, String)],
 ) -> Result<Article> {
     let txn = db.begin_write().await?;
+    let article = insert_in(&txn, article, tags).await?;
+    txn.commit().await.db()?;
+    Ok(article)
+}
+
+/// The article row, its bylines and its tags, within `txn`; returns the
+/// article with its tags' ids.
+pub(crate) async fn insert_in(
+    txn: &DatabaseTransaction,
+    article: &Article,
+    tags: &[(Slug, String)],
+) -> Result<Article> {
     article::Entity::insert(active(article)?)
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await
         .map_err(|e| article_write_error(e, article))?;
-    link_authors(&txn, article, &article.author_ids).await?;
-    let tag_ids = upsert_tags(&txn, tags).await?;
-    link_tags(&txn, article, &tag_ids).await?;
-    txn.commit().await.db()?;
+    link_authors(txn, article, &article.author_ids).await?;
+    let tag_ids = upsert_tags(txn, tags).await?;
+    link_tags(txn, article, &tag_ids).await?;
     Ok(Article {
         tag_ids,
         ..article.clone()
