@@ -39,7 +39,7 @@ async fn import_fixtures(app: &TestApp) -> Vec<FeedReport> {
 }
 
 const ARTICLE: &str = "query($slug: String!) { article(slug: $slug) {
-    headline standfirst body status publishedAt section { slug }
+    headline standfirst body status publishedAt section { slug } jsonLd
     authors { name title } tags { name }
     hero { url caption credit alt }
     source { name url readMore }
@@ -121,6 +121,16 @@ async fn fixture_feeds_are_imported_once_with_credit(app: &TestApp) {
             "url": "https://www.northernledger.example/world/snap-election-called",
             "readMore": "Read more on northernledger.example",
         })
+    );
+    let structured: Value =
+        serde_json::from_str(snap["jsonLd"].as_str().expect("JSON-LD")).expect("JSON");
+    assert_eq!(
+        structured["isBasedOn"],
+        "https://www.northernledger.example/world/snap-election-called"
+    );
+    assert_eq!(
+        structured["sourceOrganization"]["name"],
+        "The Northern Ledger"
     );
     assert_eq!(
         snap["hero"]["url"],

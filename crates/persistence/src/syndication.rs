@@ -20,7 +20,7 @@ use crate::articles::write::insert_in;
 use crate::authors;
 use crate::db::Database;
 use crate::entity::{author, lease, syndicated_item};
-use crate::error::{DbResultExt, Violation, conflict_on_unique, internal, taken, violation};
+use crate::error::{DbResultExt, Violation, conflict_on_unique, internal, violation};
 use crate::events::commit_with;
 
 #[async_trait]
@@ -86,10 +86,7 @@ impl SyndicationRepository for Database {
                     })
                 })?;
         }
-        let stored = insert_in(&txn, article, tags).await.map_err(|e| match e {
-            Error::Conflict(_) => taken("article", article.slug.as_str()),
-            other => other,
-        })?;
+        let stored = insert_in(&txn, article, tags).await?;
         syndicated_item::Entity::update_many()
             .col_expr(
                 syndicated_item::Column::ArticleId,
