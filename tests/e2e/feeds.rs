@@ -38,18 +38,17 @@ fn texts_of(xml: &str, name: &str) -> Vec<String> {
     loop {
         match reader.read_event() {
             Ok(Event::Start(start)) => {
-                current = (start.name().as_ref() == name.as_bytes()).then(String::new);
+                current = (AsRef::<str>::as_ref(&start.name()) == name).then(String::new);
             }
             Ok(Event::Text(text)) => {
                 if let Some(current) = &mut current {
-                    current.push_str(&text.decode().expect("UTF-8"));
+                    current.push_str(&text.xml10_content());
                 }
             }
             Ok(Event::GeneralRef(reference)) => {
                 if let Some(current) = &mut current {
-                    let entity = reference.decode().expect("UTF-8");
                     let resolved =
-                        quick_xml::escape::resolve_xml_entity(&entity).expect("a known entity");
+                        quick_xml::escape::resolve_xml_entity(&reference).expect("a known entity");
                     current.push_str(resolved);
                 }
             }
