@@ -5,6 +5,7 @@
 //! by item and stops nothing.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -254,20 +255,22 @@ both_backends! {
 }
 
 /// A publisher's feed on a local port: RSS of the stories added so far,
-/// newest first, counting the readings.
+/// newest first, with an `ETag`; a reader that sends it back gets `304`
+/// while nothing was added (counted).
 #[derive(Clone, Default)]
 struct FeedServer {
     stories: Arc<Mutex<Vec<String>>>,
+    not_modified: Arc<AtomicUsize>,
 }
 
 impl FeedServer {
     async fn start(&self) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = listener.local_addr().expect("an address");
-        let stories = self.stories.clone();
+        let (stories, not_modified) = (self.stories.clone(), self.not_modified.clone());
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let stories = stories.clone();
+                let (stories, not_modified) = (stories.clone(), not_modified.clone());
                 tokio::spawn(async move {
                     let mut request = Vec::new();
                     let mut buffer = [0u8; 1024];
@@ -277,9 +280,19 @@ impl FeedServer {
                             Ok(n) => request.extend_from_slice(&buffer[..n]),
                         }
                     }
-                    let body = rss(&stories.lock().expect("stories").clone());
+                    let stories = stories.lock().expect("stories").clone();
+                    let etag = format!("\"{}\"", stories.len());
+                    let request = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    if request.contains(&format!("if-none-match: {etag}")) {
+                        not_modified.fetch_add(1, Ordering::SeqCst);
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    let body = rss(&stories);
                     let head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         body.len()
                     );
                     let _ = socket.write_all(head.as_bytes()).await;
@@ -407,6 +420,15 @@ async fn one_node_polls(backend: Backend) {
         (rounds[0] > 0) != (rounds[1] > 0),
         "exactly one node reads the feeds: rounds {rounds:?}"
     );
+    // Readings of an unchanged feed ask only for changes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while feed.not_modified.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no conditional reading"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let imported = first.metric("politmaster_feed_items_total").await
         + second.metric("politmaster_feed_items_total").await;
     assert_eq!(imported, 3, "each story imported once");

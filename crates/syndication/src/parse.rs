@@ -19,10 +19,13 @@ pub fn parse(
     location: &str,
     publisher: Option<&str>,
 ) -> Result<ParsedFeed, String> {
+    let is_url = location.starts_with("http://") || location.starts_with("https://");
     let parser = feed_rs::parser::Builder::new()
         // feed-rs makes up an id for an item without one; we would rather
         // know, and key such items by their link alone.
         .id_generator(|_, _, _| String::new())
+        // Links relative to the feed's address (`<link>/world/1</link>`).
+        .base_uri(is_url.then_some(location))
         .build();
     let feed = parser
         .parse(document)
@@ -160,6 +163,20 @@ fn html(text: &Text) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_are_read_relative_to_the_feed() {
+        let rss = br#"<rss version="2.0"><channel><title>T</title><link>/</link>
+            <item><title>A</title><link>/world/a</link></item></channel></rss>"#;
+        let feed = parse(rss, "https://news.example/feeds/world.rss", None).expect("a feed");
+        assert_eq!(
+            feed.items[0].link.as_deref(),
+            Some("https://news.example/world/a")
+        );
+        assert_eq!(feed.origin.guid_scope, "news.example");
+        assert_eq!(feed.origin.publisher, "T");
+        assert_eq!(feed.items[0].guid, None);
+    }
 
     #[test]
     fn bylines_are_names_not_addresses() {
