@@ -5,6 +5,7 @@
 //! databases, written to docs/BENCHMARKS.md (see README.md).
 
 mod fanout;
+mod feed;
 mod floor;
 mod graphql;
 mod load;
@@ -47,6 +48,8 @@ enum Command {
     /// The whole suite on fresh databases (PostgreSQL, then SQLite):
     /// seeding, queries at each concurrency, fan-out; writes a Markdown report.
     Suite(suite::Args),
+    /// Print a synthetic RSS feed, for timing `politmaster import-feed`.
+    Feed(feed::Args),
     /// The reading side of `floor`, which runs it in a child process.
     #[command(hide = true)]
     FloorReader(floor::ReaderArgs),
@@ -62,6 +65,7 @@ async fn main() -> ExitCode {
             Command::Query(args) => query::run(args).await,
             Command::Suite(args) => suite::run(args).await,
             Command::FloorReader(args) => floor::read(args).await,
+            Command::Feed(args) => feed::run(args),
         }
     };
     // On ctrl-c the bench future is dropped, and with it the spawned
