@@ -1,9 +1,10 @@
-//! Article and live-entry HTML: cleaning never panics, and what comes out
-//! runs nothing: no script or style element, no event handler, no URL with
+//! Article, live-entry and syndicated HTML: cleaning never panics, and
+//! what comes out runs nothing: no script or style element, no event handler, no URL with
 //! a scheme other than http, https or mailto.
 #![no_main]
 
 use domain::html::SafeHtml;
+use domain::text::WebUrl;
 use libfuzzer_sys::fuzz_target;
 
 /// The attributes of each tag of sanitiser output, which writes every
@@ -55,4 +56,9 @@ fuzz_target!(|raw: &str| {
     // not be the same: html5 parsing re-nests some misnested markup.
     let again = SafeHtml::clean(clean.html()).expect("clean HTML is accepted");
     assert_runs_nothing(again.html());
+    // Syndicated HTML, whose relative links are resolved against the
+    // story's address: the same promise.
+    let base = WebUrl::parse("https://news.example/world/story?id=1").expect("a URL");
+    let syndicated = SafeHtml::clean_relative_to(raw, &base).expect("as long as clean takes");
+    assert_runs_nothing(syndicated.html());
 });

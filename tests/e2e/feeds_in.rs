@@ -151,6 +151,11 @@ async fn fixture_feeds_are_imported_once_with_credit(app: &TestApp) {
         body.contains("href=\"https://www.northernledger.example/world/timeline\""),
         "{body}"
     );
+    // A link relative to the publisher's page leads there.
+    assert!(
+        body.contains("href=\"https://www.northernledger.example/politics/parties\""),
+        "{body}"
+    );
 
     // The feed's own section; an address-only <author> gives its name.
     let talks = article(app, "ceasefire-talks-resume-in-geneva").await;

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::text::WebUrl;
 
 /// Cleaned HTML with its derived plain text. Only [`SafeHtml::clean`] and the
 /// repositories (re-loading what was cleaned before) construct it.
@@ -86,29 +87,50 @@ enum Holds {
 /// widgets), where they would point somewhere else.
 const URL_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
 
-static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| sanitiser(None));
+
+/// The allow-list. With a `base` (where HTML from elsewhere came from),
+/// relative links in it are made absolute against the base instead of
+/// being dropped.
+fn sanitiser(base: Option<url::Url>) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::empty();
     builder.add_tags(ALLOWED_TAGS);
     for &(tag, attribute, _) in ATTRIBUTES {
         builder.add_tag_attributes(tag, [attribute]);
     }
+    // ammonia drops relative URLs it knows before our filter sees them
+    // when told to deny them; with a base it keeps them for the filter,
+    // which resolves every URL attribute itself (`cite` too).
+    let relative = match &base {
+        Some(base) => ammonia::UrlRelative::RewriteWithBase(base.clone()),
+        None => ammonia::UrlRelative::Deny,
+    };
     builder
-        .attribute_filter(|tag, attribute, value| {
+        .attribute_filter(move |tag, attribute, value| {
             let holds_url = ATTRIBUTES
                 .iter()
                 .any(|&(t, a, holds)| t == tag && a == attribute && holds == Holds::Url);
-            if holds_url && !is_safe_url(value) {
-                return None;
+            if !holds_url || is_safe_url(value) {
+                return Some(value.into());
             }
-            Some(value.into())
+            let relative = matches!(
+                url::Url::parse(value),
+                Err(url::ParseError::RelativeUrlWithoutBase)
+            );
+            let resolved = base
+                .as_ref()
+                .filter(|_| relative)
+                .and_then(|base| base.join(value).ok())
+                .filter(|url| URL_SCHEMES.contains(&url.scheme()))?;
+            Some(String::from(resolved).into())
         })
         .url_schemes(HashSet::from(URL_SCHEMES))
-        .url_relative(ammonia::UrlRelative::Deny)
+        .url_relative(relative)
         .link_rel(Some("noopener noreferrer"))
         .clean_content_tags(HashSet::from(["script", "style"]))
         .strip_comments(true);
     builder
-});
+}
 
 /// Whether a URL, read the way a browser reads it (surrounding spaces and
 /// control characters, tabs and newlines inside ignored; entities already
@@ -122,6 +144,18 @@ impl SafeHtml {
     pub const MAX_INPUT_LEN: usize = 200_000;
 
     pub fn clean(raw: &str) -> Result<Self> {
+        Self::clean_with(&SANITISER, raw)
+    }
+
+    /// Cleans HTML written for another site (a syndicated story), whose
+    /// relative links point into `base`, the page it came from: they are
+    /// made absolute rather than dropped.
+    pub fn clean_relative_to(raw: &str, base: &WebUrl) -> Result<Self> {
+        let base = url::Url::parse(base.as_str()).map_err(Error::internal)?;
+        Self::clean_with(&sanitiser(Some(base)), raw)
+    }
+
+    fn clean_with(sanitiser: &ammonia::Builder<'static>, raw: &str) -> Result<Self> {
         if raw.len() > Self::MAX_INPUT_LEN {
             return Err(Error::invalid(
                 "",
@@ -133,7 +167,7 @@ impl SafeHtml {
         // it into a line feed: make it one now, so that cleaning is
         // idempotent and a body does not change by being saved again.
         // (Found by the fuzz target `sanitiser`.)
-        let html = SANITISER.clean(raw).to_string().replace('\r', "\n");
+        let html = sanitiser.clean(raw).to_string().replace('\r', "\n");
         let text = plain_text(&html);
         Ok(SafeHtml {
             html: html.trim().to_owned(),
@@ -290,6 +324,35 @@ mod tests {
         assert!(!body.html().contains("onclick"));
         assert!(!body.html().contains("javascript"));
         assert!(body.html().contains("<p>Hi"));
+    }
+
+    #[test]
+    fn relative_links_resolve_against_where_syndicated_html_came_from() {
+        let base = WebUrl::parse("https://news.example/world/story?id=7").unwrap();
+        let raw = r#"<p><a href="/world/timeline">t</a> <a href="map">m</a> <a href="//cdn.example/x">c</a> <a href="javascript:alert(1)">j</a> <a href=" java&#9;script:alert(1)">k</a></p><blockquote cite="../sources">q</blockquote>"#;
+        let body = SafeHtml::clean_relative_to(raw, &base).unwrap();
+        let html = body.html();
+        assert!(
+            html.contains(r#"href="https://news.example/world/timeline""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="https://news.example/world/map""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="https://cdn.example/x""#), "{html}");
+        assert!(
+            html.contains(r#"cite="https://news.example/sources""#),
+            "{html}"
+        );
+        assert!(
+            !html.contains("javascript") && !html.contains("script:"),
+            "{html}"
+        );
+        // The desk's own bodies still refuse relative links.
+        assert!(!clean(raw).html().contains("href=\"/world"));
+        // A cleaned body is clean: saving it again changes nothing.
+        assert_eq!(clean(html).html(), html);
     }
 
     /// A URL attribute on its tag, with `url` as its value.

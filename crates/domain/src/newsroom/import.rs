@@ -59,15 +59,17 @@ impl Newsroom {
 
         let headline = fit_line(item.title.as_deref().unwrap_or(""), 200);
         let headline = single_line(&headline, 1, 200).map_err(|e| e.at("title"))?;
+        // Written for the publisher's page: relative links point there.
+        let clean = |html: &str| SafeHtml::clean_relative_to(html, &link);
         let summary = item
             .summary
             .as_deref()
-            .map(SafeHtml::clean)
+            .map(clean)
             .transpose()
             .map_err(|e| e.at("summary"))?;
         let body = match (item.content.as_deref(), &summary) {
             (Some(content), _) if !content.trim().is_empty() => {
-                SafeHtml::clean(content).map_err(|e| e.at("content"))?
+                clean(content).map_err(|e| e.at("content"))?
             }
             (_, Some(summary)) => summary.clone(),
             (_, None) => SafeHtml::clean("")?,
