@@ -1,7 +1,6 @@
 //! Feeds in, wired: the importer as `import-feed` and `serve` build it from
 //! the feeds file and the command line.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,18 +26,12 @@ pub async fn importer(
     publish: bool,
     public_url: &str,
 ) -> anyhow::Result<Importer> {
-    let fetcher = Fetcher::new(&user_agent(public_url));
-    let publishers: HashMap<String, String> = config
-        .feeds
-        .iter()
-        .filter_map(|feed| Some((feed.source.clone(), feed.publisher.clone()?)))
-        .collect();
     Importer::new(
         newsroom.clone(),
-        fetcher,
+        Fetcher::new(&user_agent(public_url)),
         config.section_rules(),
         publish,
-        publishers,
+        config.publishers(),
     )
     .await
     .context("the feeds' section rules")

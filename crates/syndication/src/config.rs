@@ -3,6 +3,7 @@
 //! section. TOML, checked whole when read: an unknown key is an error, not
 //! a silently ignored typo.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -135,12 +136,12 @@ impl FeedsConfig {
         }
     }
 
-    /// The configured publisher of `source`, if it is one of the feeds.
-    pub fn publisher_of(&self, source: &str) -> Option<&str> {
+    /// The names to credit, by feed source, where the file gives one.
+    pub fn publishers(&self) -> HashMap<String, String> {
         self.feeds
             .iter()
-            .find(|feed| feed.source == source)
-            .and_then(|feed| feed.publisher.as_deref())
+            .filter_map(|feed| Some((feed.source.clone(), feed.publisher.clone()?)))
+            .collect()
     }
 }
 
@@ -202,8 +203,10 @@ mod tests {
             rules.section_for(politics, "a summit"),
             Some("domestic-policies")
         );
-        assert_eq!(config.publisher_of(world), Some("Example News"));
-        assert_eq!(config.publisher_of(politics), None);
+        assert_eq!(
+            config.publishers(),
+            HashMap::from([(world.to_owned(), "Example News".to_owned())])
+        );
     }
 
     #[test]
