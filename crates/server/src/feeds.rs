@@ -48,7 +48,6 @@ pub async fn poller(newsroom: &Newsroom, path: &Path, public_url: &str) -> anyho
         importer: importer(newsroom, &config, config.publish, public_url)
             .await
             .with_context(|| path.display().to_string())?,
-        newsroom: newsroom.clone(),
         feeds: config
             .feeds
             .iter()

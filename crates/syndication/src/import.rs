@@ -45,6 +45,10 @@ impl Importer {
         })
     }
 
+    pub fn newsroom(&self) -> &Newsroom {
+        &self.newsroom
+    }
+
     /// Reads the feed at `location` and imports its items.
     pub async fn import(&self, location: &str) -> FeedReport {
         let mut report = FeedReport {
@@ -103,7 +107,7 @@ impl Importer {
                 outcome,
             });
         }
-        report.items.sort_by_key(|item| item.position);
+        report.items.reverse();
         if report.failed() > 0 {
             // The next reading should see the whole feed again, not a
             // "not modified": the failed items may import then.

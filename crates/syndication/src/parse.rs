@@ -141,7 +141,7 @@ fn byline(person: &Person) -> Option<String> {
 /// A text field as plain text: HTML titles (Atom's `type="html"`) lose
 /// their markup.
 fn plain(text: &Text) -> String {
-    if text.content_type.essence().to_string().contains("html") {
+    if is_html(text) {
         SafeHtml::clean(&text.content)
             .map(|html| fit_line(html.text(), usize::MAX))
             .unwrap_or_default()
@@ -150,10 +150,15 @@ fn plain(text: &Text) -> String {
     }
 }
 
+/// Atom's `type="html"` and `"xhtml"`, and RSS's descriptions.
+fn is_html(text: &Text) -> bool {
+    text.content_type.essence().to_string().contains("html")
+}
+
 /// A text field as HTML: plain text is escaped, so that an `a < b` in a
 /// summary stays text.
 fn html(text: &Text) -> String {
-    if text.content_type.essence().to_string().contains("html") {
+    if is_html(text) {
         text.content.clone()
     } else {
         domain::html::escape(&text.content)

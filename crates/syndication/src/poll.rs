@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::Newsroom;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -35,7 +34,6 @@ pub struct PollCounts {
 
 pub struct Poller {
     pub importer: Importer,
-    pub newsroom: Newsroom,
     pub feeds: Vec<String>,
     pub every: Duration,
     pub counts: Arc<PollCounts>,
@@ -81,7 +79,13 @@ impl Poller {
                 next_round = Instant::now() + self.every;
             }
         }
-        if let Err(error) = self.newsroom.store().release_lease(LEASE, &holder).await {
+        if let Err(error) = self
+            .importer
+            .newsroom()
+            .store()
+            .release_lease(LEASE, &holder)
+            .await
+        {
             tracing::warn!(%error, "could not give up the feed-reading lease");
         }
     }
@@ -92,7 +96,8 @@ impl Poller {
         let lease = (tick * 3).max(MIN_LEASE);
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         match self
-            .newsroom
+            .importer
+            .newsroom()
             .store()
             .claim_lease(LEASE, holder, now, until)
             .await
